@@ -1,0 +1,1 @@
+//! paddock-ledger (being built)

@@ -1,0 +1,174 @@
+//! Finding the repository a command acts on, and its paddock state.
+
+use std::path::{Path, PathBuf};
+
+use paddock_policy::Policy;
+
+use crate::git::Git;
+
+/// The repository-relative path of a repository's own policy.
+pub const POLICY_PATH: &str = ".paddock/policy.yaml";
+
+/// Errors of [`Repo::discover`].
+pub mod discover {
+    use std::path::PathBuf;
+
+    /// Why no usable repository was found.
+    #[derive(Debug, thiserror::Error)]
+    pub enum Error {
+        /// Not inside a git repository.
+        #[error("{dir} is not inside a git repository; run paddock in a repository or pass --repo DIR")]
+        NotARepository {
+            /// Where the search started.
+            dir: PathBuf,
+            /// What gix said.
+            #[source]
+            source: Box<gix::Error>,
+        },
+        /// A bare repository has no worktree to guard.
+        #[error("{git_dir} is a bare repository; paddock guards repositories with a working tree")]
+        Bare {
+            /// The repository.
+            git_dir: PathBuf,
+        },
+        /// The main worktree could not be located from the common dir.
+        #[error("cannot locate the main worktree of {common_dir}: {reason}")]
+        NoMainWorktree {
+            /// The common git dir.
+            common_dir: PathBuf,
+            /// Why.
+            reason: String,
+        },
+    }
+}
+
+/// Errors of [`Repo::load_policy`].
+pub mod load_policy {
+    use std::path::PathBuf;
+
+    /// Why the repository's policy cannot be used.
+    #[derive(Debug, thiserror::Error)]
+    pub enum Error {
+        /// The file exists but cannot be read.
+        #[error("cannot read the policy {path}: {source}")]
+        Read {
+            /// The policy file.
+            path: PathBuf,
+            /// The I/O error.
+            #[source]
+            source: std::io::Error,
+        },
+        /// The file is invalid: never treated as "allow".
+        #[error(transparent)]
+        Invalid(#[from] paddock_policy::Error),
+    }
+}
+
+/// A git repository with a working tree, as paddock sees it.
+#[derive(Debug, Clone)]
+pub struct Repo {
+    gix: gix::Repository,
+    main_worktree: PathBuf,
+    worktree: PathBuf,
+    common_dir: PathBuf,
+    git_dir: PathBuf,
+}
+
+impl Repo {
+    /// Finds the repository containing `dir` (which may be a linked worktree).
+    pub fn discover(dir: &Path) -> Result<Repo, discover::Error> {
+        let repo = gix::discover(dir).map_err(|source| discover::Error::NotARepository {
+            dir: dir.to_owned(),
+            source: Box::new(source),
+        })?;
+        let Some(worktree) = repo.workdir() else {
+            return Err(discover::Error::Bare { git_dir: repo.git_dir().to_owned() });
+        };
+        let common_dir = canonical(repo.common_dir());
+        let git_dir = canonical(repo.git_dir());
+        let worktree = canonical(worktree);
+        // The common dir of a non-bare repository is its main worktree's `.git`.
+        let main_worktree = if common_dir.file_name().is_some_and(|n| n == ".git") {
+            common_dir.parent().map(Path::to_owned).ok_or_else(|| discover::Error::NoMainWorktree {
+                common_dir: common_dir.clone(),
+                reason: "the common dir has no parent".to_owned(),
+            })?
+        } else if common_dir == git_dir {
+            worktree.clone()
+        } else {
+            return Err(discover::Error::NoMainWorktree {
+                common_dir,
+                reason: "it is not named `.git`; separate git dirs are not supported".to_owned(),
+            });
+        };
+        Ok(Repo { gix: repo, main_worktree, worktree, common_dir, git_dir })
+    }
+
+    /// The repository opened with gix, for reading objects, refs and the index.
+    pub fn gix(&self) -> &gix::Repository {
+        &self.gix
+    }
+    /// The main worktree (where people work and the target branch is checked out).
+    pub fn main_worktree(&self) -> &Path {
+        &self.main_worktree
+    }
+    /// The worktree discovery started in (the main one or a linked one).
+    pub fn worktree(&self) -> &Path {
+        &self.worktree
+    }
+    /// The git dir shared by all worktrees.
+    pub fn common_dir(&self) -> &Path {
+        &self.common_dir
+    }
+    /// The current worktree's own git dir.
+    pub fn git_dir(&self) -> &Path {
+        &self.git_dir
+    }
+    /// paddock's state: registry, ledger, artifacts, blobs (`$GIT_COMMON_DIR/paddock`).
+    pub fn state_dir(&self) -> PathBuf {
+        self.common_dir.join("paddock")
+    }
+    /// The repository's policy file (it may not exist).
+    pub fn policy_path(&self) -> PathBuf {
+        self.main_worktree.join(POLICY_PATH)
+    }
+    /// The repository name, for the default worktree root.
+    pub fn name(&self) -> String {
+        self.main_worktree
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "repo".to_owned())
+    }
+    /// git in the main worktree.
+    pub fn git(&self) -> Git {
+        Git::new(&self.main_worktree)
+    }
+
+    /// The repository's policy, or the built-in one when it has none. An unreadable or invalid
+    /// policy is an error, never a fallback.
+    pub fn load_policy(&self) -> Result<Policy, load_policy::Error> {
+        let path = self.policy_path();
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Ok(paddock_policy::load(&text, &path.to_string_lossy())?),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Policy::builtin()),
+            Err(source) => Err(load_policy::Error::Read { path, source }),
+        }
+    }
+
+    /// Where session worktrees go: the policy's root, or `<parent>/<repo>.paddock`.
+    pub fn worktree_root(&self, policy: &Policy) -> PathBuf {
+        match &policy.isolation().worktree_root {
+            Some(root) if Path::new(root).is_absolute() => PathBuf::from(root),
+            Some(root) => self.main_worktree.join(root),
+            None => {
+                let parent = self.main_worktree.parent().unwrap_or(Path::new("/"));
+                parent.join(format!("{}.paddock", self.name()))
+            }
+        }
+    }
+}
+
+/// Resolves symlinks where the path exists; keeps it as given otherwise.
+pub(crate) fn canonical(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned())
+}

@@ -1,0 +1,99 @@
+//! [`Workspace`]: a repository, its policy, its registry and its ledger, opened once per command.
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use paddock_policy::Policy;
+
+use crate::registry::{self, Registry};
+use crate::repo::{self, Repo};
+use crate::session::Session;
+
+/// Errors of [`Workspace::open`].
+pub mod open {
+    /// Why paddock cannot act on this repository.
+    #[derive(Debug, thiserror::Error)]
+    pub enum Error {
+        /// No usable repository.
+        #[error(transparent)]
+        Discover(#[from] crate::repo::discover::Error),
+        /// The policy is unreadable or invalid.
+        #[error(transparent)]
+        Policy(#[from] crate::repo::load_policy::Error),
+    }
+}
+
+/// Everything a paddock command needs to act on one repository.
+#[derive(Debug)]
+pub struct Workspace {
+    repo: Repo,
+    policy: Policy,
+    registry: Registry,
+}
+
+impl Workspace {
+    /// Opens the repository containing `dir` and loads its policy (an invalid policy is an
+    /// error, never the default).
+    pub fn open(dir: &Path) -> Result<Workspace, open::Error> {
+        let repo = Repo::discover(dir)?;
+        let policy = repo.load_policy()?;
+        Ok(Workspace::with_policy(repo, policy))
+    }
+
+    /// A workspace with an explicit policy.
+    pub fn with_policy(repo: Repo, policy: Policy) -> Workspace {
+        let registry = Registry::new(repo.state_dir());
+        Workspace { repo, policy, registry }
+    }
+
+    /// The repository.
+    pub fn repo(&self) -> &Repo {
+        &self.repo
+    }
+    /// The policy in force.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+    /// The session registry.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Makes the repository ready: state directories and a valid policy. Idempotent.
+    pub fn init(&self) -> Result<(), registry::Error> {
+        self.registry.ensure()
+    }
+
+    /// Every session, oldest first.
+    pub fn sessions(&self) -> Result<Vec<Session>, registry::Error> {
+        self.registry.load_all()
+    }
+
+    /// One session by id.
+    pub fn session(&self, id: &str) -> Result<Session, registry::Error> {
+        self.registry.load(id)
+    }
+
+    /// The live session whose worktree contains `dir`, if any. Lock-mode sessions share a
+    /// worktree and are never found this way: they are named with `--session`.
+    pub fn session_for_dir(&self, dir: &Path) -> Result<Option<Session>, registry::Error> {
+        let dir = repo::canonical(dir);
+        let now = SystemTime::now();
+        Ok(self.registry.load_all()?.into_iter().find(|s| {
+            s.mode == crate::Mode::Worktree && s.holds_scope(now) && dir.starts_with(&s.worktree)
+        }))
+    }
+
+    /// The worktrees of live sessions other than `except`.
+    pub fn other_worktrees(&self, except: Option<&str>) -> Result<Vec<PathBuf>, registry::Error> {
+        let now = SystemTime::now();
+        Ok(self
+            .registry
+            .load_all()?
+            .into_iter()
+            .filter(|s| s.mode == crate::Mode::Worktree && s.holds_scope(now))
+            .filter(|s| Some(s.id.as_str()) != except)
+            .map(|s| s.worktree)
+            .collect())
+    }
+}

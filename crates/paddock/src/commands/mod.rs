@@ -1,0 +1,49 @@
+//! One module per command group; each returns the exit code or an error for `main` to render.
+
+mod demo;
+mod hook;
+mod init;
+mod policy;
+mod session;
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use paddock_workspace::Workspace;
+
+use crate::cli::{Cli, Command};
+use crate::output::Style;
+
+/// What every command gets: the global flags, resolved.
+pub struct Globals {
+    pub repo: Option<PathBuf>,
+    pub json: bool,
+    pub style: Style,
+}
+
+impl Globals {
+    /// The directory to discover the repository from.
+    pub fn dir(&self) -> anyhow::Result<PathBuf> {
+        match &self.repo {
+            Some(dir) => Ok(dir.clone()),
+            None => std::env::current_dir().context("cannot read the current directory"),
+        }
+    }
+
+    /// Opens the workspace (repository + policy + registry).
+    pub fn workspace(&self) -> anyhow::Result<Workspace> {
+        Ok(Workspace::open(&self.dir()?)?)
+    }
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<u8> {
+    let globals = Globals { repo: cli.repo, json: cli.json, style: Style::new(cli.color) };
+    match cli.command {
+        Command::Init(args) => init::run(&globals, args),
+        Command::Doctor => init::doctor(&globals),
+        Command::Hook { name, args } => hook::run(&globals, &name, &args),
+        Command::Session(cmd) => session::run(&globals, cmd),
+        Command::Policy(cmd) => policy::run(&globals, cmd),
+        Command::Demo(args) => demo::run(&globals, args),
+    }
+}

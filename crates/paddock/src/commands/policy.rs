@@ -1,0 +1,116 @@
+//! `paddock policy check|rules|default`.
+
+use std::path::Path;
+
+use anyhow::Context;
+use serde::Serialize;
+
+use super::Globals;
+use crate::cli::PolicyCommand;
+use crate::exit;
+
+#[derive(Serialize)]
+struct CheckJson<'a> {
+    file: &'a str,
+    valid: bool,
+    diagnostics: Vec<DiagnosticJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct DiagnosticJson<'a> {
+    file: &'a str,
+    line: u64,
+    column: u64,
+    message: &'a str,
+    help: &'a str,
+}
+
+#[derive(Serialize)]
+struct RuleJson {
+    id: &'static str,
+    action: &'static str,
+    fail_closed: bool,
+    summary: &'static str,
+}
+
+pub fn run(globals: &Globals, cmd: PolicyCommand) -> anyhow::Result<u8> {
+    match cmd {
+        PolicyCommand::Check { file } => check(globals, file.as_deref()),
+        PolicyCommand::Rules => rules(globals),
+        PolicyCommand::Default => {
+            print!("{}", paddock_policy::BUILTIN_POLICY);
+            Ok(exit::OK)
+        }
+    }
+}
+
+fn check(globals: &Globals, file: Option<&Path>) -> anyhow::Result<u8> {
+    let (name, result) = match file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the policy {}", path.display()))?;
+            let name = path.display().to_string();
+            let result = paddock_policy::load(&text, &name);
+            (name, result)
+        }
+        None => {
+            let repo = paddock_workspace::Repo::discover(&globals.dir()?)?;
+            let path = repo.policy_path();
+            if path.exists() {
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read the policy {}", path.display()))?;
+                let name = path.display().to_string();
+                let result = paddock_policy::load(&text, &name);
+                (name, result)
+            } else {
+                let name = paddock_policy::BUILTIN_POLICY_NAME.to_owned();
+                (name.clone(), paddock_policy::load(paddock_policy::BUILTIN_POLICY, &name))
+            }
+        }
+    };
+    let diagnostics = match &result {
+        Ok(_) => Vec::new(),
+        Err(err) => err.diagnostics.clone(),
+    };
+    if globals.json {
+        crate::output::json(&CheckJson {
+            file: &name,
+            valid: result.is_ok(),
+            diagnostics: diagnostics
+                .iter()
+                .map(|d| DiagnosticJson {
+                    file: &d.file,
+                    line: d.line,
+                    column: d.column,
+                    message: &d.message,
+                    help: &d.help,
+                })
+                .collect(),
+        })?;
+    } else if result.is_ok() {
+        println!("{name}: valid");
+    } else {
+        for d in &diagnostics {
+            eprintln!("{d}");
+        }
+        eprintln!("paddock: error: the policy is invalid ({} problem(s)); nothing uses it until it is fixed", diagnostics.len());
+    }
+    Ok(if result.is_ok() { exit::OK } else { exit::ERROR })
+}
+
+fn rules(globals: &Globals) -> anyhow::Result<u8> {
+    let workspace = globals.workspace()?;
+    let commands = workspace.policy().commands();
+    let rules: Vec<RuleJson> = paddock_policy::rules::CATALOGUE
+        .iter()
+        .map(|r| RuleJson { id: r.id, action: commands.action(r.id).as_str(), fail_closed: r.fail_closed, summary: r.summary })
+        .collect();
+    if globals.json {
+        crate::output::json(&rules)?;
+    } else {
+        for r in &rules {
+            println!("{:<26} {:<9} {}", r.id, r.action, r.summary);
+        }
+    }
+    Ok(exit::OK)
+}

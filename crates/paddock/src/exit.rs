@@ -1,0 +1,114 @@
+//! Exit codes, decided here and nowhere else (see `cli::EXIT_CODES`).
+
+use paddock_workspace::{cleanup, registry, start};
+
+/// Success; for `check`, allowed.
+pub const OK: u8 = 0;
+/// paddock's rules said no.
+pub const REFUSED: u8 = 1;
+/// Bad input or a runtime failure.
+pub const ERROR: u8 = 2;
+/// A merge conflict blocked the session.
+#[allow(dead_code)]
+pub const BLOCKED: u8 = 3;
+
+/// A refusal decided in the binary itself (exit 1).
+#[derive(Debug)]
+pub struct Refusal(pub String);
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refusal {}
+
+/// The exit code for an error: refusals are 1, everything else 2.
+pub fn code_for(err: &anyhow::Error) -> u8 {
+    for cause in err.chain() {
+        if cause.downcast_ref::<Refusal>().is_some() {
+            return REFUSED;
+        }
+        if let Some(err) = cause.downcast_ref::<start::Error>() {
+            return match err {
+                start::Error::Overlap { .. }
+                | start::Error::NoIsolation { .. }
+                | start::Error::Dirty { .. }
+                | start::Error::Detached
+                | start::Error::NoCommits
+                | start::Error::Record(_) => REFUSED,
+                _ => ERROR,
+            };
+        }
+        if let Some(err) = cause.downcast_ref::<cleanup::Error>() {
+            return match err {
+                cleanup::Error::NotLive { .. } | cleanup::Error::Record(_) => REFUSED,
+                _ => ERROR,
+            };
+        }
+        if cause.downcast_ref::<registry::Error>().is_some() {
+            return ERROR;
+        }
+    }
+    ERROR
+}
+
+/// A short machine name for the error, for `--json`.
+pub fn kind_for(err: &anyhow::Error) -> &'static str {
+    for cause in err.chain() {
+        if cause.downcast_ref::<Refusal>().is_some() {
+            return "refused";
+        }
+        if let Some(err) = cause.downcast_ref::<start::Error>() {
+            return match err {
+                start::Error::NoScope => "no-scope",
+                start::Error::Scope(_) => "invalid-scope",
+                start::Error::Name(_) => "invalid-name",
+                start::Error::DuplicateId { .. } => "duplicate-id",
+                start::Error::NoCommits => "no-commits",
+                start::Error::Detached => "detached-head",
+                start::Error::Dirty { .. } => "dirty-worktree",
+                start::Error::WorktreePathExists { .. } => "worktree-path-exists",
+                start::Error::Overlap { .. } => "scope-overlap",
+                start::Error::NoIsolation { .. } => "no-isolation",
+                start::Error::Registry(err) => registry_kind(err),
+                start::Error::Git(_) => "git",
+                start::Error::Record(_) => "ledger",
+            };
+        }
+        if let Some(err) = cause.downcast_ref::<registry::Error>() {
+            return registry_kind(err);
+        }
+        if let Some(err) = cause.downcast_ref::<paddock_workspace::open::Error>() {
+            return match err {
+                paddock_workspace::open::Error::Discover(_) => "not-a-repository",
+                paddock_workspace::open::Error::Policy(_) => "invalid-policy",
+            };
+        }
+        if cause.downcast_ref::<paddock_policy::Error>().is_some() {
+            return "invalid-policy";
+        }
+        if cause.downcast_ref::<paddock_workspace::repo::discover::Error>().is_some() {
+            return "not-a-repository";
+        }
+        if let Some(err) = cause.downcast_ref::<cleanup::Error>() {
+            return match err {
+                cleanup::Error::NotLive { .. } => "not-live",
+                cleanup::Error::Archive { .. } => "archive",
+                cleanup::Error::Registry(err) => registry_kind(err),
+                _ => "cleanup",
+            };
+        }
+    }
+    "error"
+}
+
+fn registry_kind(err: &registry::Error) -> &'static str {
+    match err {
+        registry::Error::UnknownSession { .. } => "unknown-session",
+        registry::Error::Corrupt { .. } => "corrupt-registry",
+        registry::Error::LockTimeout { .. } | registry::Error::Lock { .. } => "lock",
+        registry::Error::Io { .. } => "io",
+    }
+}

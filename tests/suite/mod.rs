@@ -1,0 +1,4 @@
+mod harness;
+mod hooks;
+mod policy;
+mod sessions;
