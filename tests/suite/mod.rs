@@ -1,4 +1,5 @@
 mod harness;
 mod hooks;
+mod merge;
 mod policy;
 mod sessions;

@@ -22,6 +22,7 @@ pub mod cleanup;
 pub mod git;
 pub mod guard;
 pub mod hooks;
+pub mod merge;
 pub mod record;
 pub mod registry;
 pub mod repo;

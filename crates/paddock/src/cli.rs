@@ -65,6 +65,17 @@ pub enum Command {
     /// Validate a policy file, or list the built-in command rules.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Merge a finished session into its target (exit 3 and a conflict report when blocked).
+    #[command(after_help = "Examples:\n  paddock merge claim-1\n  paddock merge claim-1 --into release --json")]
+    Merge {
+        /// Session id.
+        id: String,
+        /// The branch to merge into (default: the branch the session started from).
+        #[arg(long, value_name = "BRANCH")]
+        into: Option<String>,
+    },
+    /// One screen: sessions, scopes, states, ahead/behind, what blocks each.
+    Status,
     /// Run the end-to-end demo on a throw-away repository.
     Demo(DemoArgs),
 }
@@ -90,6 +101,15 @@ pub enum SessionCommand {
         /// Why, for the ledger.
         #[arg(long)]
         reason: Option<String>,
+    },
+    /// Hand the work in: re-check the scope on the whole branch, write change.patch and
+    /// provenance.yaml under the common dir's paddock/artifacts/ID/.
+    Finish {
+        /// Session id.
+        id: String,
+        /// Commit every uncommitted change in the worktree first (the hooks check it).
+        #[arg(long)]
+        commit_all: bool,
     },
     /// Expire sessions past their TTL and clean up orphaned worktrees, branches and locks.
     Gc,

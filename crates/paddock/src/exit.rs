@@ -1,6 +1,6 @@
 //! Exit codes, decided here and nowhere else (see `cli::EXIT_CODES`).
 
-use paddock_workspace::{cleanup, registry, start};
+use paddock_workspace::{cleanup, merge, registry, start};
 
 /// Success; for `check`, allowed.
 pub const OK: u8 = 0;
@@ -9,7 +9,6 @@ pub const REFUSED: u8 = 1;
 /// Bad input or a runtime failure.
 pub const ERROR: u8 = 2;
 /// A merge conflict blocked the session.
-#[allow(dead_code)]
 pub const BLOCKED: u8 = 3;
 
 /// A refusal decided in the binary itself (exit 1).
@@ -44,6 +43,20 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
         if let Some(err) = cause.downcast_ref::<cleanup::Error>() {
             return match err {
                 cleanup::Error::NotLive { .. } | cleanup::Error::Record(_) => REFUSED,
+                _ => ERROR,
+            };
+        }
+        if let Some(err) = cause.downcast_ref::<merge::Error>() {
+            return match err {
+                merge::Error::Conflict(_) => BLOCKED,
+                merge::Error::State { .. }
+                | merge::Error::Uncommitted { .. }
+                | merge::Error::OutOfScope { .. }
+                | merge::Error::Stale { .. }
+                | merge::Error::TargetMoving { .. }
+                | merge::Error::CheckoutDirty { .. }
+                | merge::Error::Record(_) => REFUSED,
+                merge::Error::Registry(registry::Error::UnknownSession { .. }) => ERROR,
                 _ => ERROR,
             };
         }
@@ -91,6 +104,19 @@ pub fn kind_for(err: &anyhow::Error) -> &'static str {
         }
         if cause.downcast_ref::<paddock_workspace::repo::discover::Error>().is_some() {
             return "not-a-repository";
+        }
+        if let Some(err) = cause.downcast_ref::<merge::Error>() {
+            return match err {
+                merge::Error::Conflict(_) => "merge-conflict",
+                merge::Error::State { .. } => "wrong-state",
+                merge::Error::Uncommitted { .. } => "uncommitted",
+                merge::Error::OutOfScope { .. } => "out-of-scope",
+                merge::Error::Stale { .. } => "stale-artifact",
+                merge::Error::TargetMoving { .. } => "target-moving",
+                merge::Error::CheckoutDirty { .. } => "checkout-dirty",
+                merge::Error::Registry(err) => registry_kind(err),
+                _ => "merge",
+            };
         }
         if let Some(err) = cause.downcast_ref::<cleanup::Error>() {
             return match err {

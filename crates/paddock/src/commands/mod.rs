@@ -3,6 +3,7 @@
 mod demo;
 mod hook;
 mod init;
+mod merge;
 mod policy;
 mod session;
 
@@ -44,6 +45,8 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Hook { name, args } => hook::run(&globals, &name, &args),
         Command::Session(cmd) => session::run(&globals, cmd),
         Command::Policy(cmd) => policy::run(&globals, cmd),
+        Command::Merge { id, into } => merge::merge(&globals, &id, into.as_deref()),
+        Command::Status => merge::status(&globals),
         Command::Demo(args) => demo::run(&globals, args),
     }
 }

@@ -78,6 +78,23 @@ pub fn run(globals: &Globals, cmd: SessionCommand) -> anyhow::Result<u8> {
                 println!("session {} is {}", session.id, session.state.as_str());
             }
         }
+        SessionCommand::Finish { id, commit_all } => {
+            let (session, provenance) = workspace.finish(&id, commit_all)?;
+            if globals.json {
+                #[derive(Serialize)]
+                struct FinishJson<'a> {
+                    session: SessionJson<'a>,
+                    artifact: String,
+                    provenance: &'a paddock_workspace::merge::Provenance,
+                }
+                let artifact = workspace.artifact_dir(&id).display().to_string();
+                output::json(&FinishJson { session: SessionJson::from(&session), artifact, provenance: &provenance })?;
+            } else {
+                println!("session {} finished: {} file(s), scope check passed", session.id, provenance.files.len());
+                println!("  artifact: {}", workspace.artifact_dir(&id).display());
+                println!("  next:     paddock merge {}", session.id);
+            }
+        }
         SessionCommand::Gc => {
             let items = workspace.gc()?;
             if globals.json {

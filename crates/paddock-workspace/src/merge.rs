@@ -1,0 +1,713 @@
+//! Merge-back: `finish` turns a session's work into a reviewed artifact (patch + provenance),
+//! `merge` brings it onto the target with a three-way merge computed without touching any
+//! worktree and a compare-and-swap on the target. A conflict changes nothing and blocks the
+//! session with a report; nothing ever resolves a conflict silently.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use gix::ObjectId;
+use serde::Serialize;
+
+use crate::git::{self, Git};
+use crate::guard::Violation;
+use crate::record::Event;
+use crate::session::{self, Mode, Session, State};
+use crate::Workspace;
+
+/// How many times `merge` recomputes when the target moves underneath it.
+const CAS_ATTEMPTS: usize = 3;
+
+/// Errors of finish and merge.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The session is not in a state that allows this.
+    #[error("session {id:?} is {state}: {what}")]
+    State {
+        /// The session.
+        id: String,
+        /// Its state.
+        state: &'static str,
+        /// What to do.
+        what: String,
+    },
+    /// Uncommitted changes in the worktree.
+    #[error(
+        "session {id:?} has uncommitted changes ({files}); commit them in its worktree, or pass \
+         --commit-all to commit everything"
+    )]
+    Uncommitted {
+        /// The session.
+        id: String,
+        /// The first few paths.
+        files: String,
+    },
+    /// The work breaks the scope or protected paths (hooks may have been off).
+    #[error("session {id:?} changed paths it may not: {}", describe(.violations))]
+    OutOfScope {
+        /// The session.
+        id: String,
+        /// What is wrong.
+        violations: Vec<Violation>,
+    },
+    /// The branch moved since `finish`.
+    #[error(
+        "session {id:?}'s branch moved since it finished ({finished} -> {now}); run \
+         `paddock session finish {id}` again so the artifact matches what is merged"
+    )]
+    Stale {
+        /// The session.
+        id: String,
+        /// Head at finish.
+        finished: String,
+        /// Head now.
+        now: String,
+    },
+    /// The merge conflicts: nothing changed, the session is BLOCKED.
+    #[error("{}", .0.summary())]
+    Conflict(Box<ConflictReport>),
+    /// The target kept moving.
+    #[error("the target branch {target} kept moving during the merge ({CAS_ATTEMPTS} attempts); nothing was overwritten, retry")]
+    TargetMoving {
+        /// The target.
+        target: String,
+    },
+    /// The main worktree has local changes the merge would overwrite.
+    #[error(
+        "{target} is checked out in {worktree} with local changes to paths the merge brings in \
+         ({files}); commit or stash them first, nothing was merged"
+    )]
+    CheckoutDirty {
+        /// The target.
+        target: String,
+        /// Where it is checked out.
+        worktree: PathBuf,
+        /// The paths.
+        files: String,
+    },
+    /// Writing the artifact failed.
+    #[error("cannot write {path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// git failed.
+    #[error(transparent)]
+    Git(#[from] git::Error),
+    /// Objects could not be read.
+    #[error(transparent)]
+    Changes(#[from] crate::changes::Error),
+    /// Hook-side checks failed.
+    #[error(transparent)]
+    Guard(#[from] crate::guard::Error),
+    /// Cleanup after the merge failed.
+    #[error(transparent)]
+    Cleanup(#[from] crate::cleanup::Error),
+    /// The registry could not be read or written.
+    #[error(transparent)]
+    Registry(#[from] crate::registry::Error),
+    /// The ledger refused a record: nothing was changed (fail closed).
+    #[error("cannot record it in the ledger, so nothing was changed: {0}")]
+    Record(#[from] crate::record::Error),
+}
+
+fn describe(violations: &[Violation]) -> String {
+    violations.iter().map(|v| format!("{} [{}]", v.subject, v.rule)).collect::<Vec<_>>().join(", ")
+}
+
+/// One file of the artifact.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileChange {
+    /// Repo-relative path.
+    pub path: String,
+    /// A, M, D, T (type change).
+    pub status: String,
+    /// Mode before (octal), if it existed.
+    pub old_mode: Option<String>,
+    /// Mode after, if it exists.
+    pub new_mode: Option<String>,
+    /// Blob before.
+    pub old_blob: Option<String>,
+    /// Blob after.
+    pub new_blob: Option<String>,
+}
+
+/// `provenance.yaml`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Provenance {
+    /// Session id.
+    pub session: String,
+    /// Its role.
+    pub role: String,
+    /// The commit the work is diffed against (merge base with the target).
+    pub base: String,
+    /// The session head.
+    pub head: String,
+    /// The target branch.
+    pub target: String,
+    /// Every changed file.
+    pub files: Vec<FileChange>,
+    /// blake3 of `change.patch`.
+    pub patch_blake3: String,
+    /// `git patch-id --stable` of the patch.
+    pub patch_id: String,
+    /// `passed` (the scope check result).
+    pub scope_check: String,
+    /// The declared scope.
+    pub scope: Vec<String>,
+    /// When the session started.
+    pub started: String,
+    /// When it finished.
+    pub finished: String,
+    /// Isolation: worktree or lock.
+    pub mode: String,
+}
+
+/// One conflicting path.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConflictPath {
+    /// Repo-relative path.
+    pub path: String,
+    /// content, add/add, modify/delete, rename, mode, binary, file/directory.
+    pub kind: String,
+    /// Blob in the merge base.
+    pub base: Option<String>,
+    /// Blob on the target ("ours").
+    pub ours: Option<String>,
+    /// Blob on the session ("theirs").
+    pub theirs: Option<String>,
+    /// Who last changed it on the target: `session <id>` or `commit <id> <subject>`.
+    pub ours_changed_by: Option<String>,
+    /// Who last changed it on the session branch.
+    pub theirs_changed_by: Option<String>,
+    /// git's own message.
+    pub message: String,
+}
+
+/// `conflicts.yaml`, also printed by `paddock merge`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConflictReport {
+    /// The session.
+    pub session: String,
+    /// The target branch.
+    pub target: String,
+    /// Target tip when the merge was tried.
+    pub target_head: String,
+    /// The session head.
+    pub session_head: String,
+    /// Every conflicting path.
+    pub conflicts: Vec<ConflictPath>,
+    /// What to do next.
+    pub next_steps: Vec<String>,
+}
+
+impl ConflictReport {
+    fn summary(&self) -> String {
+        let paths: Vec<String> = self.conflicts.iter().map(|c| format!("{} ({})", c.path, c.kind)).collect();
+        format!(
+            "merging session {:?} into {} conflicts on {}; nothing was changed and the session is BLOCKED",
+            self.session,
+            self.target,
+            paths.join(", ")
+        )
+    }
+}
+
+/// What `merge` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Merged {
+    /// The target branch.
+    pub target: String,
+    /// Its tip before.
+    pub old: String,
+    /// Its tip after.
+    pub new: String,
+    /// `merge-commit` or `fast-forward`.
+    pub how: &'static str,
+    /// Where the session branch is kept.
+    pub archive_ref: String,
+}
+
+impl Workspace {
+    /// The directory of a session's artifacts.
+    pub fn artifact_dir(&self, id: &str) -> PathBuf {
+        self.repo().state_dir().join("artifacts").join(id)
+    }
+
+    /// Finishes a session: refuses uncommitted work (unless `commit_all`), re-checks the scope on
+    /// the whole branch, writes `change.patch` and `provenance.yaml`, records `merge.artifact`.
+    pub fn finish(&self, id: &str, commit_all: bool) -> Result<(Session, Provenance), Error> {
+        let session = self.registry().load(id)?;
+        match session.state {
+            State::Active | State::Finished => {}
+            State::Blocked => {
+                return Err(Error::State {
+                    id: id.to_owned(),
+                    state: "blocked",
+                    what: format!(
+                        "{}; an operator must clear it first (`paddock session unblock {id} --reason ...`)",
+                        session.blocked_reason.as_deref().unwrap_or("no reason recorded")
+                    ),
+                });
+            }
+            other => {
+                return Err(Error::State { id: id.to_owned(), state: other.as_str(), what: "it already ended".to_owned() });
+            }
+        }
+        if session.mode == Mode::Lock {
+            return Err(Error::State {
+                id: id.to_owned(),
+                state: session.state.as_str(),
+                what: "lock-mode sessions work in the shared worktree and have no branch to hand back; \
+                       commit there, then `paddock session cancel` releases the lock"
+                    .to_owned(),
+            });
+        }
+        let worktree = Git::new(&session.worktree);
+        let status = worktree.run(["status", "--porcelain", "--untracked-files=all"])?;
+        if !status.is_empty() {
+            if !commit_all {
+                let files: Vec<_> = status.lines().take(8).map(|l| l.get(3..).unwrap_or(l)).collect();
+                return Err(Error::Uncommitted { id: id.to_owned(), files: files.join(", ") });
+            }
+            worktree.run(["add", "-A"])?;
+            // The hooks check this commit like any other.
+            let message = format!("paddock: finish session {id}");
+            worktree.output(["commit", "-q", "-m", &message])?;
+        }
+        let head = worktree.run(["rev-parse", "HEAD"])?;
+        let branch_tip = self.repo().git().run(["rev-parse", &format!("refs/heads/{}", session.branch.as_deref().unwrap_or(""))])?;
+        if head != branch_tip {
+            return Err(Error::State {
+                id: id.to_owned(),
+                state: session.state.as_str(),
+                what: format!("its worktree is not on its branch {}; `git switch` back first", session.branch.as_deref().unwrap_or("-")),
+            });
+        }
+        let git = self.repo().git();
+        let base = git.run(["merge-base", &head, &format!("refs/heads/{}", session.target)])?;
+
+        // Hooks can be off (`-c core.hooksPath=`): check the whole branch again.
+        let repo = self.repo().gix();
+        let paths = crate::changes::tree_changes(repo, Some(tree_of(repo, &base)?), Some(tree_of(repo, &head)?))?;
+        let violations = self.check_paths(Some(&session), &paths)?;
+        if !violations.is_empty() {
+            self.record(Event::session(
+                "deny.commit",
+                &session,
+                serde_json::json!({ "hook": "finish", "violations": violations }),
+            ))?;
+            let reason = format!("finish refused: {} ({})", violations[0].rule, violations[0].subject);
+            self.block(id, &reason)?;
+            return Err(Error::OutOfScope { id: id.to_owned(), violations });
+        }
+
+        let dir = self.artifact_dir(id);
+        std::fs::create_dir_all(&dir).map_err(|source| Error::Io { path: dir.clone(), source })?;
+        let patch = git.output(["format-patch", "--binary", "--full-index", "--stdout", &format!("{base}..{head}")])?.stdout;
+        let patch_path = dir.join("change.patch");
+        write_atomic(&patch_path, &patch)?;
+        let patch_id = patch_id(&git, &patch)?;
+        let provenance = Provenance {
+            session: session.id.clone(),
+            role: session.role.clone(),
+            base: base.clone(),
+            head: head.clone(),
+            target: session.target.clone(),
+            files: file_changes(&git, &base, &head)?,
+            patch_blake3: blake3::hash(&patch).to_hex().to_string(),
+            patch_id,
+            scope_check: "passed".to_owned(),
+            scope: session.scope.clone(),
+            started: session.created.clone(),
+            finished: session::timestamp(SystemTime::now()),
+            mode: session.mode.as_str().to_owned(),
+        };
+        let yaml = serde_saphyr::to_string(&provenance)
+            .map_err(|e| Error::Io { path: dir.join("provenance.yaml"), source: std::io::Error::other(e.to_string()) })?;
+        write_atomic(&dir.join("provenance.yaml"), yaml.as_bytes())?;
+
+        let lock = self.registry().lock()?;
+        let mut session = self.registry().load(id)?;
+        self.record(Event::session(
+            "merge.artifact",
+            &session,
+            serde_json::json!({
+                "base": provenance.base, "head": provenance.head, "target": provenance.target,
+                "files": provenance.files.len(), "patch_blake3": provenance.patch_blake3,
+                "patch_id": provenance.patch_id, "artifact": dir.to_string_lossy(),
+            }),
+        ))?;
+        session.state = State::Finished;
+        session.updated = session::timestamp(SystemTime::now());
+        self.registry().save(&lock, &session)?;
+        Ok((session, provenance))
+    }
+
+    /// Merges a finished session into `into` (default: its target).
+    pub fn merge(&self, id: &str, into: Option<&str>) -> Result<(Session, Merged), Error> {
+        let session = self.registry().load(id)?;
+        if session.state != State::Finished {
+            let what = match session.state {
+                State::Active => format!("finish it first: `paddock session finish {id}`"),
+                State::Blocked => format!(
+                    "{}; resolve it (rebase the session on the target in its worktree, finish again) and have an operator unblock it",
+                    session.blocked_reason.as_deref().unwrap_or("blocked")
+                ),
+                _ => "it already ended".to_owned(),
+            };
+            return Err(Error::State { id: id.to_owned(), state: session.state.as_str(), what });
+        }
+        let target = into.unwrap_or(&session.target).to_owned();
+        let git = self.repo().git();
+        let provenance: Provenance = self.read_provenance(id)?;
+        let branch = session.branch.clone().unwrap_or_default();
+        let head = git.run(["rev-parse", &format!("refs/heads/{branch}")])?;
+        if head != provenance.head {
+            return Err(Error::Stale { id: id.to_owned(), finished: provenance.head, now: head });
+        }
+        let target_ref = format!("refs/heads/{target}");
+        for _ in 0..CAS_ATTEMPTS {
+            let old = git.run(["rev-parse", "--verify", &target_ref])?;
+            let (new, how) = if git.test(["merge-base", "--is-ancestor", &head, &old])? {
+                (old.clone(), "already-merged")
+            } else {
+                let output = git.command(["merge-tree", "--write-tree", "-z", &old, &head]).output().map_err(git::Error::Spawn)?;
+                match output.status.code() {
+                    Some(0) => {
+                        let tree = String::from_utf8_lossy(&output.stdout).trim_end_matches('\0').to_owned();
+                        let tree = tree.split('\0').next().unwrap_or_default().to_owned();
+                        let message = format!(
+                            "paddock: merge session {id} ({role})\n\nSession: {id}\nRole: {role}\nPatch-blake3: {}\nPatch-id: {}\n",
+                            provenance.patch_blake3,
+                            provenance.patch_id,
+                            role = session.role
+                        );
+                        let commit = self.paddock_git().run(["commit-tree", &tree, "-p", &old, "-p", &head, "-m", &message])?;
+                        (commit, "merge-commit")
+                    }
+                    Some(1) => {
+                        let report = self.conflict_report(&session, &target, &old, &head, &output.stdout)?;
+                        return Err(self.block_on_conflict(&session, report)?);
+                    }
+                    _ => {
+                        return Err(git::Error::Failed {
+                            args: "merge-tree --write-tree".to_owned(),
+                            dir: git.dir().to_owned(),
+                            stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+                            code: output.status.code(),
+                        }
+                        .into());
+                    }
+                }
+            };
+            if new != old {
+                self.check_checkout(&target, &old, &new)?;
+                // Compare-and-swap: refused if the target moved since `old` was read.
+                let message = format!("paddock: merge session {id}");
+                if self.paddock_git().run(["update-ref", "-m", &message, &target_ref, &new, &old]).is_err() {
+                    continue;
+                }
+                self.update_checkout(&target, &old, &new);
+            }
+            let archive_ref = format!("{}{id}", crate::cleanup::ARCHIVE_PREFIX);
+            git.run(["update-ref", "-m", "paddock: merged session", &archive_ref, &head])?;
+            let merged = Merged { target: target.clone(), old, new, how, archive_ref };
+            let lock = self.registry().lock()?;
+            let mut session = self.registry().load(id)?;
+            self.record(Event::session("merge.done", &session, serde_json::to_value(&merged).unwrap_or_default()))?;
+            self.archive_and_remove(&session)?;
+            session.state = State::Merged;
+            session.archive_ref = Some(merged.archive_ref.clone());
+            session.updated = session::timestamp(SystemTime::now());
+            self.registry().save(&lock, &session)?;
+            return Ok((session, merged));
+        }
+        Err(Error::TargetMoving { target })
+    }
+
+    /// Reads a session's `provenance.yaml`.
+    pub fn read_provenance(&self, id: &str) -> Result<Provenance, Error> {
+        let path = self.artifact_dir(id).join("provenance.yaml");
+        let text = std::fs::read_to_string(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
+        let raw: RawProvenance = serde_saphyr::from_str(&text)
+            .map_err(|e| Error::Io { path, source: std::io::Error::other(e.to_string()) })?;
+        Ok(Provenance {
+            session: raw.session,
+            role: raw.role,
+            base: raw.base,
+            head: raw.head,
+            target: raw.target,
+            files: Vec::new(),
+            patch_blake3: raw.patch_blake3,
+            patch_id: raw.patch_id,
+            scope_check: raw.scope_check,
+            scope: raw.scope,
+            started: raw.started,
+            finished: raw.finished,
+            mode: raw.mode,
+        })
+    }
+
+    /// git for paddock's own ref moves: the hooks see no session (these are operator actions).
+    fn paddock_git(&self) -> Git {
+        self.repo().git()
+    }
+
+    /// Refuses early when the target is checked out somewhere with local changes the merge
+    /// would have to overwrite.
+    fn check_checkout(&self, target: &str, old: &str, new: &str) -> Result<(), Error> {
+        let Some(worktree) = self.checkout_of(target)? else { return Ok(()) };
+        let wt = Git::new(&worktree);
+        let changed = wt.run(["diff", "--name-only", old, new])?;
+        let dirty = wt.run(["status", "--porcelain", "--untracked-files=all"])?;
+        let dirty: Vec<&str> = dirty.lines().map(|l| l.get(3..).unwrap_or(l)).collect();
+        let clash: Vec<&str> = changed.lines().filter(|p| dirty.contains(p)).collect();
+        if clash.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::CheckoutDirty { target: target.to_owned(), worktree, files: clash.join(", ") })
+        }
+    }
+
+    /// Brings the worktree that has the target checked out up to the new tip, as `git merge
+    /// --ff-only` would (local changes to other paths are kept).
+    fn update_checkout(&self, target: &str, old: &str, new: &str) {
+        if let Ok(Some(worktree)) = self.checkout_of(target) {
+            let wt = Git::new(&worktree);
+            if let Err(err) = wt.run(["read-tree", "-m", "-u", old, new]) {
+                eprintln!("paddock: {target} moved to {new}, but updating {} failed: {err}", worktree.display());
+            }
+        }
+    }
+
+    fn checkout_of(&self, branch: &str) -> Result<Option<PathBuf>, Error> {
+        let list = self.repo().git().run(["worktree", "list", "--porcelain"])?;
+        let mut current: Option<PathBuf> = None;
+        for line in list.lines() {
+            if let Some(path) = line.strip_prefix("worktree ") {
+                current = Some(PathBuf::from(path));
+            } else if line.strip_prefix("branch ") == Some(&format!("refs/heads/{branch}")) {
+                return Ok(current);
+            }
+        }
+        Ok(None)
+    }
+
+    fn conflict_report(
+        &self,
+        session: &Session,
+        target: &str,
+        old: &str,
+        head: &str,
+        output: &[u8],
+    ) -> Result<ConflictReport, Error> {
+        let git = self.repo().git();
+        let text = String::from_utf8_lossy(output);
+        let mut fields = text.split('\0');
+        let _tree = fields.next();
+        let mut stages: BTreeMap<String, [Option<(String, String)>; 3]> = BTreeMap::new();
+        for field in fields.by_ref() {
+            if field.is_empty() {
+                break;
+            }
+            // "<mode> <object> <stage>\t<path>"
+            let Some((meta, path)) = field.split_once('\t') else { continue };
+            let parts: Vec<&str> = meta.split(' ').collect();
+            if let [mode, object, stage] = parts[..]
+                && let Ok(stage) = stage.parse::<usize>()
+                && (1..=3).contains(&stage)
+            {
+                stages.entry(path.to_owned()).or_default()[stage - 1] = Some((mode.to_owned(), object.to_owned()));
+            }
+        }
+        // Informational messages: "<count>\0<path>...\0<type>\0<message>\0".
+        let mut messages: BTreeMap<String, (String, String)> = BTreeMap::new();
+        let rest: Vec<&str> = fields.collect();
+        let mut i = 0;
+        while i < rest.len() {
+            let Ok(count) = rest[i].trim().parse::<usize>() else {
+                i += 1;
+                continue;
+            };
+            let paths = &rest[i + 1..(i + 1 + count).min(rest.len())];
+            let kind = rest.get(i + 1 + count).copied().unwrap_or_default();
+            let message = rest.get(i + 2 + count).copied().unwrap_or_default();
+            if kind.starts_with("CONFLICT") {
+                for path in paths {
+                    let entry = messages.entry((*path).to_owned()).or_default();
+                    if entry.0.is_empty() || kind.contains("binary") {
+                        *entry = (kind.to_owned(), message.trim().to_owned());
+                    }
+                }
+            }
+            i += 3 + count;
+        }
+        let mut conflicts = Vec::new();
+        for (path, [base, ours, theirs]) in &stages {
+            let (kind_text, message) = messages.get(path).cloned().unwrap_or_default();
+            let kind = conflict_kind(&kind_text, &message, base, ours, theirs);
+            conflicts.push(ConflictPath {
+                path: path.clone(),
+                kind,
+                base: base.as_ref().map(|s| s.1.clone()),
+                ours: ours.as_ref().map(|s| s.1.clone()),
+                theirs: theirs.as_ref().map(|s| s.1.clone()),
+                ours_changed_by: last_change(&git, old, path),
+                theirs_changed_by: last_change(&git, head, path),
+                message,
+            });
+        }
+        Ok(ConflictReport {
+            session: session.id.clone(),
+            target: target.to_owned(),
+            target_head: old.to_owned(),
+            session_head: head.to_owned(),
+            conflicts,
+            next_steps: vec![
+                format!(
+                    "rebase the session on the new target inside its worktree: cd {} && git rebase {target}; resolve; then `paddock session finish {}` after an operator ran `paddock session unblock {} --reason ...`",
+                    session.worktree.display(),
+                    session.id,
+                    session.id
+                ),
+                format!("or give the work up: `paddock session cancel {}` (it is archived, not lost)", session.id),
+            ],
+        })
+    }
+
+    fn block_on_conflict(&self, session: &Session, report: ConflictReport) -> Result<Error, Error> {
+        let dir = self.artifact_dir(&session.id);
+        std::fs::create_dir_all(&dir).map_err(|source| Error::Io { path: dir.clone(), source })?;
+        let yaml = serde_saphyr::to_string(&report)
+            .map_err(|e| Error::Io { path: dir.join("conflicts.yaml"), source: std::io::Error::other(e.to_string()) })?;
+        write_atomic(&dir.join("conflicts.yaml"), yaml.as_bytes())?;
+        self.record(Event::session("merge.blocked", session, serde_json::to_value(&report).unwrap_or_default()))?;
+        let paths: Vec<&str> = report.conflicts.iter().map(|c| c.path.as_str()).collect();
+        self.block(&session.id, &format!("merge conflict into {} on {}", report.target, paths.join(", ")))?;
+        Ok(Error::Conflict(Box::new(report)))
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct RawProvenance {
+    session: String,
+    role: String,
+    base: String,
+    head: String,
+    target: String,
+    patch_blake3: String,
+    patch_id: String,
+    scope_check: String,
+    scope: Vec<String>,
+    started: String,
+    finished: String,
+    mode: String,
+}
+
+fn conflict_kind(
+    kind: &str,
+    message: &str,
+    base: &Option<(String, String)>,
+    ours: &Option<(String, String)>,
+    theirs: &Option<(String, String)>,
+) -> String {
+    let lower = format!("{kind} {message}").to_lowercase();
+    let kind = if lower.contains("binary") {
+        "binary"
+    } else if lower.contains("rename") {
+        "rename"
+    } else if lower.contains("file/directory") || lower.contains("directory/file") {
+        "file/directory"
+    } else if lower.contains("modify/delete") || (base.is_some() && (ours.is_none() || theirs.is_none())) {
+        "modify/delete"
+    } else if lower.contains("add/add") || (base.is_none() && ours.is_some() && theirs.is_some()) {
+        "add/add"
+    } else if let (Some(o), Some(t)) = (ours, theirs)
+        && o.1 == t.1
+        && o.0 != t.0
+    {
+        "mode"
+    } else {
+        "content"
+    };
+    kind.to_owned()
+}
+
+/// "session <id>" when the last commit touching `path` from `tip` names a paddock session,
+/// else "commit <short id> <subject>".
+fn last_change(git: &Git, tip: &str, path: &str) -> Option<String> {
+    let out = git.run(["log", "-1", "--format=%H%x00%s%x00%b", tip, "--", path]).ok()?;
+    let mut parts = out.splitn(3, '\0');
+    let (commit, subject, body) = (parts.next()?, parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    if commit.is_empty() {
+        return None;
+    }
+    if let Some(id) = body.lines().find_map(|l| l.strip_prefix("Session: ")) {
+        return Some(format!("session {} (commit {})", id.trim(), &commit[..commit.len().min(10)]));
+    }
+    Some(format!("commit {} {subject}", &commit[..commit.len().min(10)]))
+}
+
+fn tree_of(repo: &gix::Repository, commit: &str) -> Result<ObjectId, Error> {
+    let id = ObjectId::from_hex(commit.as_bytes()).map_err(|_| crate::guard::Error::BadInput { line: commit.to_owned() })?;
+    let err = |message: String| crate::changes::Error::Object { id, message };
+    let commit = repo.find_commit(id).map_err(|e| err(e.to_string()))?;
+    Ok(commit.tree_id().map_err(|e| err(e.to_string()))?.detach())
+}
+
+fn file_changes(git: &Git, base: &str, head: &str) -> Result<Vec<FileChange>, Error> {
+    let raw = git.output(["diff", "--raw", "-z", "--no-renames", "--full-index", base, head])?.stdout;
+    let text = String::from_utf8_lossy(&raw);
+    let mut fields = text.split('\0');
+    let mut files = Vec::new();
+    let zero = |s: &str| (!s.bytes().all(|b| b == b'0')).then(|| s.to_owned());
+    while let Some(meta) = fields.next() {
+        if meta.is_empty() {
+            continue;
+        }
+        let Some(path) = fields.next() else { break };
+        // ":<old mode> <new mode> <old blob> <new blob> <status>"
+        let parts: Vec<&str> = meta.trim_start_matches(':').split(' ').collect();
+        if let [old_mode, new_mode, old_blob, new_blob, status] = parts[..] {
+            files.push(FileChange {
+                path: path.to_owned(),
+                status: status.to_owned(),
+                old_mode: zero(old_mode),
+                new_mode: zero(new_mode),
+                old_blob: zero(old_blob),
+                new_blob: zero(new_blob),
+            });
+        }
+    }
+    Ok(files)
+}
+
+fn patch_id(git: &Git, patch: &[u8]) -> Result<String, Error> {
+    use std::io::Write;
+    let mut child = git
+        .command(["patch-id", "--stable"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(git::Error::Spawn)?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(patch).map_err(git::Error::Spawn)?;
+    }
+    let out = child.wait_with_output().map_err(git::Error::Spawn)?;
+    Ok(String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap_or_default().to_owned())
+}
+
+fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<(), Error> {
+    let io = |source| Error::Io { path: path.to_owned(), source };
+    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+    let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+    std::io::Write::write_all(&mut temp, bytes).map_err(io)?;
+    temp.as_file().sync_all().map_err(io)?;
+    temp.persist(path).map_err(|e| io(e.error))?;
+    Ok(())
+}
