@@ -1,3 +1,4 @@
+mod approvals;
 mod harness;
 mod hooks;
 mod merge;

@@ -50,6 +50,9 @@ pub enum Error {
     /// A scope in the registry is invalid.
     #[error("session scope is invalid: {0}")]
     Scope(#[from] paddock_policy::glob::Error),
+    /// Approvals could not be read.
+    #[error(transparent)]
+    Approvals(#[from] crate::approvals::Error),
 }
 
 /// One thing a hook refuses, with what to do about it.
@@ -134,6 +137,21 @@ impl Workspace {
         Ok(self.session_for_dir(dir)?)
     }
 
+    /// Drops the violations an operator approved for this session (`paddock approve rule`).
+    pub fn waive_approved(&self, session: Option<&Session>, violations: Vec<Violation>) -> Result<Vec<Violation>, Error> {
+        let Some(session) = session else { return Ok(violations) };
+        if violations.is_empty() {
+            return Ok(violations);
+        }
+        let approvals = self.approvals_for(&session.id)?;
+        Ok(violations
+            .into_iter()
+            .filter(|v| {
+                !approvals.iter().any(|a| matches!(&a.grant, crate::approvals::Grant::Rule { rule } if rule == v.rule))
+            })
+            .collect())
+    }
+
     /// Checks paths a commit or update would change: protected paths for everybody, the scope
     /// for a session.
     pub fn check_paths(&self, session: Option<&Session>, paths: &[BString]) -> Result<Vec<Violation>, Error> {
@@ -170,7 +188,7 @@ impl Workspace {
                 });
             }
         }
-        Ok(violations)
+        self.waive_approved(session, violations)
     }
 
     /// pre-commit: the staged paths (from the index git hands the hook) and the branch.
@@ -182,7 +200,7 @@ impl Workspace {
         if let Some(session) = session {
             violations.extend(self.check_session_can_write(session)?);
         }
-        Ok(violations)
+        self.waive_approved(session, violations)
     }
 
     /// The session's state and place: BLOCKED sessions cannot commit; worktree sessions commit
@@ -290,7 +308,7 @@ impl Workspace {
                 None => {}
             }
         }
-        Ok(violations)
+        self.waive_approved(session, violations)
     }
 
     /// pre-push: no force-updates or deletions anywhere; sessions never push the target.
@@ -326,7 +344,7 @@ impl Workspace {
                 });
             }
         }
-        Ok(violations)
+        self.waive_approved(session, violations)
     }
 
     /// Paths a session branch update changes relative to where the session's work starts: the

@@ -17,6 +17,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod approvals;
 pub mod changes;
 pub mod cleanup;
 pub mod git;

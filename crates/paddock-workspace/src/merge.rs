@@ -647,10 +647,19 @@ fn last_change(git: &Git, tip: &str, path: &str) -> Option<String> {
     if commit.is_empty() {
         return None;
     }
+    let short = &commit[..commit.len().min(10)];
     if let Some(id) = body.lines().find_map(|l| l.strip_prefix("Session: ")) {
-        return Some(format!("session {} (commit {})", id.trim(), &commit[..commit.len().min(10)]));
+        return Some(format!("session {} (commit {short})", id.trim()));
     }
-    Some(format!("commit {} {subject}", &commit[..commit.len().min(10)]))
+    // A commit made in a session reaches the target through paddock's merge commit, whose
+    // message names the session: the oldest merge on the way from the commit to the tip.
+    let merges = git
+        .run(["log", "--merges", "--ancestry-path", "--reverse", "--format=%b", &format!("{commit}..{tip}")])
+        .unwrap_or_default();
+    if let Some(id) = merges.lines().find_map(|l| l.strip_prefix("Session: ")) {
+        return Some(format!("session {} (commit {short} {subject})", id.trim()));
+    }
+    Some(format!("commit {short} {subject}"))
 }
 
 fn tree_of(repo: &gix::Repository, commit: &str) -> Result<ObjectId, Error> {

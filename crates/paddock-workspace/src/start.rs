@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use paddock_policy::glob::PatternSet;
 
+use crate::approvals::Grant;
 use crate::git::{self, Git};
 use crate::record::Event;
 use crate::session::{self, Mode, Session, State};
@@ -75,7 +76,7 @@ pub enum Error {
     /// The scope overlaps a live session's scope.
     #[error(
         "scope overlaps live session {other:?}: its {theirs:?} and your {ours:?} both match \
-         {witness:?}; narrow the scope, wait for {other:?} to finish, or get an operator approval"
+         {witness:?}; narrow the scope, wait for {other:?} to finish, or have an operator run `paddock approve overlap --session ID --with {other}` and start with that --id"
     )]
     Overlap {
         /// The other session.
@@ -100,6 +101,9 @@ pub enum Error {
     /// The registry could not be read or written.
     #[error(transparent)]
     Registry(#[from] crate::registry::Error),
+    /// Approvals could not be read.
+    #[error(transparent)]
+    Approvals(#[from] crate::approvals::Error),
     /// A git command failed.
     #[error(transparent)]
     Git(#[from] git::Error),
@@ -152,12 +156,14 @@ impl Workspace {
         if git.test(["show-ref", "--verify", "--quiet", &format!("refs/heads/{branch}")])? {
             return Err(Error::DuplicateId { id, what: format!("branch {branch} exists") });
         }
+        let approvals = self.approvals_for(&id)?;
         for other in self.registry().load_all()? {
             if !other.holds_scope(now) {
                 continue;
             }
+            let approved = approvals.iter().any(|a| a.grant == Grant::Overlap { other: other.id.clone() });
             let theirs = PatternSet::new(&other.scope)?;
-            if let Some(hit) = paddock_policy::glob::overlap(&scope, &theirs) {
+            if !approved && let Some(hit) = paddock_policy::glob::overlap(&scope, &theirs) {
                 return Err(Error::Overlap {
                     other: other.id,
                     ours: hit.left,

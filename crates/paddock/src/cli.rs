@@ -74,8 +74,11 @@ pub enum Command {
         #[arg(long, value_name = "BRANCH")]
         into: Option<String>,
     },
-    /// One screen: sessions, scopes, states, ahead/behind, what blocks each.
+    /// One screen: sessions, scopes, states, ahead/behind, what blocks each, live approvals.
     Status,
+    /// Operator overrides, recorded in the ledger; refused inside a session.
+    #[command(subcommand)]
+    Approve(ApproveCommand),
     /// Run the end-to-end demo on a throw-away repository.
     Demo(DemoArgs),
 }
@@ -121,6 +124,69 @@ pub enum SessionCommand {
         #[arg(long, required = true)]
         reason: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApproveCommand {
+    /// Let SESSION hold a scope overlapping OTHER's (start it with --id SESSION).
+    #[command(after_help = "Example:\n  paddock approve overlap --session fix-2 --with fix-1 --reason 'same module, coordinated'")]
+    Overlap {
+        #[command(flatten)]
+        common: ApproveCommon,
+        /// The session whose scope it overlaps.
+        #[arg(long = "with", value_name = "OTHER")]
+        other: String,
+    },
+    /// Let SESSION read and write OTHER's worktree (INV-WS-003), optionally only some paths.
+    CrossAccess {
+        #[command(flatten)]
+        common: ApproveCommon,
+        /// The session whose worktree it may access.
+        #[arg(long = "on", value_name = "OTHER")]
+        other: String,
+        /// Only these globs in OTHER's worktree (default: all of it).
+        #[arg(long = "path", value_name = "GLOB")]
+        paths: Vec<String>,
+    },
+    /// Let SESSION do what RULE refuses (see `paddock policy rules`).
+    Rule {
+        #[command(flatten)]
+        common: ApproveCommon,
+        /// The rule id.
+        #[arg(long)]
+        rule: String,
+    },
+    /// Let SESSION run with weaker kernel confinement than the policy requires.
+    Degraded {
+        #[command(flatten)]
+        common: ApproveCommon,
+        /// The weakest level allowed: landlock or none.
+        #[arg(long)]
+        level: String,
+    },
+    /// List approvals (live and past).
+    List,
+    /// Revoke an approval before it expires.
+    Revoke {
+        /// Approval id (ap-xxxxxxxx).
+        id: String,
+        /// Why.
+        #[arg(long, required = true)]
+        reason: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ApproveCommon {
+    /// The session the approval is for.
+    #[arg(long)]
+    pub session: String,
+    /// Why it is safe (recorded).
+    #[arg(long, required = true)]
+    pub reason: String,
+    /// How long it holds, e.g. 30m, 8h.
+    #[arg(long, value_name = "DUR", default_value = "8h")]
+    pub until: String,
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,6 @@
 //! Exit codes, decided here and nowhere else (see `cli::EXIT_CODES`).
 
-use paddock_workspace::{cleanup, merge, registry, start};
+use paddock_workspace::{approvals, cleanup, merge, registry, start};
 
 /// Success; for `check`, allowed.
 pub const OK: u8 = 0;
@@ -46,6 +46,12 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
                 _ => ERROR,
             };
         }
+        if let Some(err) = cause.downcast_ref::<approvals::Error>() {
+            return match err {
+                approvals::Error::InsideSession { .. } | approvals::Error::Record(_) => REFUSED,
+                _ => ERROR,
+            };
+        }
         if let Some(err) = cause.downcast_ref::<merge::Error>() {
             return match err {
                 merge::Error::Conflict(_) => BLOCKED,
@@ -88,6 +94,7 @@ pub fn kind_for(err: &anyhow::Error) -> &'static str {
                 start::Error::Registry(err) => registry_kind(err),
                 start::Error::Git(_) => "git",
                 start::Error::Record(_) => "ledger",
+                start::Error::Approvals(_) => "approval",
             };
         }
         if let Some(err) = cause.downcast_ref::<registry::Error>() {
@@ -104,6 +111,15 @@ pub fn kind_for(err: &anyhow::Error) -> &'static str {
         }
         if cause.downcast_ref::<paddock_workspace::repo::discover::Error>().is_some() {
             return "not-a-repository";
+        }
+        if let Some(err) = cause.downcast_ref::<approvals::Error>() {
+            return match err {
+                approvals::Error::InsideSession { .. } => "inside-session",
+                approvals::Error::Invalid(_) => "invalid",
+                approvals::Error::Unknown { .. } => "unknown-approval",
+                approvals::Error::Registry(err) => registry_kind(err),
+                _ => "approval",
+            };
         }
         if let Some(err) = cause.downcast_ref::<merge::Error>() {
             return match err {

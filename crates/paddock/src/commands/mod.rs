@@ -1,5 +1,6 @@
 //! One module per command group; each returns the exit code or an error for `main` to render.
 
+mod approve;
 mod demo;
 mod hook;
 mod init;
@@ -47,6 +48,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Policy(cmd) => policy::run(&globals, cmd),
         Command::Merge { id, into } => merge::merge(&globals, &id, into.as_deref()),
         Command::Status => merge::status(&globals),
+        Command::Approve(cmd) => approve::run(&globals, cmd),
         Command::Demo(args) => demo::run(&globals, args),
     }
 }

@@ -60,18 +60,13 @@ pub fn run(globals: &Globals, cmd: SessionCommand) -> anyhow::Result<u8> {
             }
         }
         SessionCommand::Unblock { id, reason } => {
-            let here = globals.dir()?;
-            let inside = std::env::var(paddock_workspace::guard::SESSION_ENV).is_ok_and(|v| !v.is_empty())
-                || workspace.session_for_dir(&here)?.is_some();
-            if inside {
-                anyhow::bail!(crate::exit::Refusal(
-                    "an approval cannot come from inside a session (PADDOCK_SESSION is set or this is a session's \
-                     worktree): an operator runs `paddock session unblock` from the main worktree"
-                        .to_owned()
-                ));
+            if let Some(why) = paddock_workspace::approvals::inside_session(&workspace, &globals.dir()?)? {
+                anyhow::bail!(crate::exit::Refusal(format!(
+                    "an approval cannot come from inside a session ({why}): an operator runs \
+                     `paddock session unblock` from the main worktree"
+                )));
             }
-            let operator = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "operator".to_owned());
-            let session = workspace.unblock(&id, &reason, &operator)?;
+            let session = workspace.unblock(&id, &reason, &super::approve::operator())?;
             if globals.json {
                 output::json(&SessionJson::from(&session))?;
             } else {
