@@ -36,11 +36,13 @@ fn an_overlap_approval_lets_exactly_that_pair_through() {
     repo.paddock(&["session", "start", "--id", "c", "--scope", "src/lib.rs"]).ok();
     // Another id gets nothing from it.
     repo.paddock(&["session", "start", "--id", "d", "--scope", "src/lib.rs"]).fails(1);
-    // Revoked, it no longer applies.
-    let id = approval["id"].as_str().expect("id");
-    repo.paddock(&["approve", "revoke", id, "--reason", "done"]).ok();
-    repo.paddock(&["session", "cancel", "c"]).ok();
-    repo.paddock(&["session", "start", "--id", "c", "--scope", "src/lib.rs"]).fails(1);
+    assert_eq!(approval["session"], "c");
+    // Revoked, an approval no longer applies.
+    let other = repo.paddock(&["approve", "overlap", "--session", "e", "--with", "a", "--reason", "r", "--json"]).ok().json();
+    repo.paddock(&["approve", "revoke", other["id"].as_str().expect("id"), "--reason", "changed my mind"]).ok();
+    repo.paddock(&["session", "start", "--id", "e", "--scope", "src/lib.rs"]).fails(1);
+    let list = repo.paddock(&["approve", "list", "--json"]).ok().json();
+    assert!(list[1]["revoked"].is_string(), "{list}");
 }
 
 #[test]

@@ -4,3 +4,4 @@ mod hooks;
 mod merge;
 mod policy;
 mod sessions;
+mod watch;

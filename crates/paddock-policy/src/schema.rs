@@ -516,23 +516,26 @@ impl Validator<'_> {
         protected: &PatternSet,
     ) -> ScratchPolicy {
         let worktree = self.globs("scratch.worktree", &raw.worktree);
-        // A path both protected and scratch would be writable by every session: contradictory.
+        // Protected paths win over scratch; a scratch glob that lies wholly inside protected
+        // paths would grant nothing and says the author meant something else.
         for glob in &raw.worktree {
-            let Ok(one) = PatternSet::new([glob.value.as_str()]) else { continue };
-            if let Some(hit) = crate::glob::overlap(&one, protected) {
-                let at = raw_protected.iter().find(|p| p.value == hit.right);
-                let place = at
-                    .map(|p| format!(" (line {})", p.referenced.line()))
-                    .unwrap_or_default();
-                self.report(
-                    glob,
-                    format!(
-                        "`scratch.worktree` glob {:?} overlaps protected glob {:?}{place}: both match {:?}",
-                        glob.value, hit.right, hit.witness
-                    ),
-                    "narrow the scratch glob so no protected path is writable",
-                );
+            let Ok(pattern) = crate::glob::Pattern::new(&glob.value) else { continue };
+            let prefix = pattern.literal_prefix_dir();
+            if prefix.is_empty() || !protected.matches_everything_under(prefix.as_bytes()) {
+                continue;
             }
+            let hit = protected.first_match(format!("{prefix}/x").as_bytes()).map(|p| p.original().to_owned());
+            let at = raw_protected.iter().find(|p| Some(&p.value) == hit.as_ref());
+            let place = at.map(|p| format!(" (line {})", p.referenced.line())).unwrap_or_default();
+            self.report(
+                glob,
+                format!(
+                    "`scratch.worktree` glob {:?} lies inside protected {:?}{place}: protected paths win, so it grants nothing",
+                    glob.value,
+                    hit.unwrap_or_default()
+                ),
+                "remove the scratch glob, or narrow the protected one",
+            );
         }
         let mut system = Vec::new();
         for dir in &raw.system {
@@ -735,9 +738,9 @@ mod tests {
     #[test]
     fn contradictions_are_errors() {
         let d = errors(
-            "version: 1\nprotected: [.paddock/]\nscratch:\n  worktree: ['**/*.yaml']\n",
+            "version: 1\nprotected: [.paddock/]\nscratch:\n  worktree: ['.paddock/cache/']\n",
         );
-        assert!(d[0].message.contains("overlaps protected"), "{}", d[0]);
+        assert!(d[0].message.contains("inside protected"), "{}", d[0]);
         let d = errors("version: 1\nisolation:\n  sandbox: {require: full, prefer: landlock}\n");
         assert!(d[0].message.contains("weaker"), "{}", d[0]);
         let d = errors("version: 1\ncommands:\n  rules:\n    session.cross-access: allow\n");

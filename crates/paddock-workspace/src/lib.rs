@@ -29,6 +29,7 @@ pub mod registry;
 pub mod repo;
 pub mod session;
 pub mod start;
+pub mod watch;
 mod workspace;
 
 pub use repo::Repo;

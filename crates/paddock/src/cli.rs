@@ -79,6 +79,16 @@ pub enum Command {
     /// Operator overrides, recorded in the ledger; refused inside a session.
     #[command(subcommand)]
     Approve(ApproveCommand),
+    /// Watch session worktrees and report out-of-scope and cross-session changes to the ledger.
+    #[command(after_help = "Examples:\n  paddock watch\n  paddock watch --session claim-1 --json\n  paddock watch --daemon")]
+    Watch {
+        /// Only this session's worktree.
+        #[arg(long)]
+        session: Option<String>,
+        /// Detach and keep watching in the background.
+        #[arg(long)]
+        daemon: bool,
+    },
     /// Run the end-to-end demo on a throw-away repository.
     Demo(DemoArgs),
 }

@@ -7,6 +7,7 @@ mod init;
 mod merge;
 mod policy;
 mod session;
+mod watch;
 
 use std::path::PathBuf;
 
@@ -49,6 +50,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Merge { id, into } => merge::merge(&globals, &id, into.as_deref()),
         Command::Status => merge::status(&globals),
         Command::Approve(cmd) => approve::run(&globals, cmd),
+        Command::Watch { session, daemon } => watch::run(&globals, session, daemon),
         Command::Demo(args) => demo::run(&globals, args),
     }
 }
