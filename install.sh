@@ -6,6 +6,10 @@
 #   PREFIX=/usr/local ./install.sh
 #   ./install.sh --no-repo       only build and install
 #   ./install.sh --demo          build, install, then run `paddock demo`
+#   ./install.sh --debug         build the debug profile instead (quicker; used by the tests)
+#   ./install.sh --uninstall [--repo DIR]
+#                                remove paddock's hooks from the repo (restoring the hooks that
+#                                were there before) and the installed binaries
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -14,6 +18,8 @@ bindir="$prefix/bin"
 repo=""
 init_repo=1
 demo=0
+uninstall=0
+profile=release
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -21,10 +27,39 @@ while [ $# -gt 0 ]; do
     --repo=*) repo="${1#--repo=}"; shift ;;
     --no-repo) init_repo=0; shift ;;
     --demo) demo=1; shift ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    --uninstall) uninstall=1; shift ;;
+    --debug) profile=debug; shift ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "install.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
+
+bins=(paddock paddock-sh paddock-rec)
+
+find_repo() {
+  if [ -z "$repo" ] && git rev-parse --show-toplevel >/dev/null 2>&1; then
+    repo="$(git rev-parse --show-toplevel)"
+    [ "$repo" = "$here" ] && repo=""   # not paddock's own checkout
+  fi
+}
+
+if [ "$uninstall" = 1 ]; then
+  find_repo
+  if [ -n "$repo" ]; then
+    if [ -x "$bindir/paddock" ]; then
+      "$bindir/paddock" init --uninstall --repo "$repo"
+    elif command -v paddock >/dev/null 2>&1; then
+      paddock init --uninstall --repo "$repo"
+    else
+      echo "install.sh: no paddock binary to remove the hooks from $repo with" >&2
+      exit 2
+    fi
+  fi
+  for bin in "${bins[@]}"; do
+    if [ -e "$bindir/$bin" ]; then rm -f "$bindir/$bin" && echo "removed $bindir/$bin"; fi
+  done
+  exit 0
+fi
 
 missing=()
 command -v cargo >/dev/null 2>&1 || missing+=("cargo (the Rust toolchain: https://rustup.rs)")
@@ -34,12 +69,19 @@ if [ ${#missing[@]} -gt 0 ]; then
   exit 2
 fi
 
-echo "building paddock (release)..."
-cargo build --release --locked --manifest-path "$here/Cargo.toml" -p paddock
+echo "building paddock ($profile)..."
+if [ "$profile" = release ]; then
+  cargo build --release --locked --manifest-path "$here/Cargo.toml" -p paddock --bins
+else
+  cargo build --locked --manifest-path "$here/Cargo.toml" -p paddock --bins
+fi
+target_dir="${CARGO_TARGET_DIR:-$here/target}/$profile"
 mkdir -p "$bindir"
-for bin in paddock; do
-  install -m 755 "$here/target/release/$bin" "$bindir/$bin"
-  echo "installed $bindir/$bin"
+for bin in "${bins[@]}"; do
+  if [ -x "$target_dir/$bin" ]; then
+    install -m 755 "$target_dir/$bin" "$bindir/$bin"
+    echo "installed $bindir/$bin"
+  fi
 done
 case ":$PATH:" in
   *":$bindir:"*) ;;
@@ -47,10 +89,7 @@ case ":$PATH:" in
 esac
 
 if [ "$init_repo" = 1 ]; then
-  if [ -z "$repo" ] && git rev-parse --show-toplevel >/dev/null 2>&1; then
-    repo="$(git rev-parse --show-toplevel)"
-    [ "$repo" = "$here" ] && repo=""   # not paddock's own checkout
-  fi
+  find_repo
   if [ -n "$repo" ]; then
     "$bindir/paddock" init --repo "$repo"
   fi

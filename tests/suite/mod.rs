@@ -1,5 +1,6 @@
 mod approvals;
 mod harness;
+mod install;
 mod hooks;
 mod merge;
 mod policy;
