@@ -43,6 +43,9 @@ pub enum Error {
     /// A git command failed.
     #[error(transparent)]
     Git(#[from] git::Error),
+    /// The session's objects could not be moved into the shared store.
+    #[error(transparent)]
+    Objects(#[from] crate::confine::Error),
     /// The ledger refused the record: the operation was not done (fail closed).
     #[error("cannot record it in the ledger, so nothing was changed: {0}")]
     Record(#[from] crate::record::Error),
@@ -121,6 +124,8 @@ impl Workspace {
         if session.mode == Mode::Lock {
             return Ok(archived);
         }
+        // Objects first, so every archive and branch below resolves from the shared store.
+        self.absorb_session_objects(&session.id)?;
         let git = self.repo().git();
         let worktree_git = Git::new(&session.worktree);
         let has_worktree = session.worktree.join(".git").exists();

@@ -386,6 +386,12 @@ impl Workspace {
 
     /// Puts a live session in BLOCKED with the reason, and records it.
     pub fn block(&self, id: &str, reason: &str) -> Result<Session, Error> {
+        if let Some(forward) = &self.forward {
+            // The supervisor blocks the session it supervises, whatever id a child names.
+            forward(&crate::record::Request::Block { reason: reason.to_owned() })
+                .map_err(crate::record::Error::Supervisor)?;
+            return Ok(self.registry().load(id)?);
+        }
         let lock = self.registry().lock()?;
         let mut session = self.registry().load(id)?;
         if !session.state.is_live() {

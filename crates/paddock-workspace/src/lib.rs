@@ -20,6 +20,7 @@
 pub mod approvals;
 pub mod changes;
 pub mod cleanup;
+pub mod confine;
 pub mod git;
 pub mod guard;
 pub mod hooks;

@@ -1,13 +1,21 @@
 //! Recording what the workspace does in the ledger. A record that cannot be written stops the
 //! operation that needed it (fail closed).
+//!
+//! Inside a confined session paddock's state is read-only, so hooks and tools there cannot
+//! append themselves: they hand their records to the supervising `paddock-sh` through a
+//! [`Forward`]er, and the supervisor validates and appends them. A confined process can
+//! therefore never forge, rewrite or drop a record.
 
+use std::path::PathBuf;
+
+use paddock_ledger::{Entry, Kind, Ledger};
 use serde_json::Value;
 
 use crate::session::Session;
 use crate::Workspace;
 
 /// A record to append.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Event {
     /// Record kind, e.g. `session.started`.
     pub kind: String,
@@ -26,14 +34,107 @@ impl Event {
 
 /// The ledger refused a record.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct Error(String);
+pub enum Error {
+    /// The kind is not a valid record kind.
+    #[error("invalid record kind {kind:?}: {message}")]
+    Kind {
+        /// The kind.
+        kind: String,
+        /// Why.
+        message: String,
+    },
+    /// Opening the ledger failed.
+    #[error("cannot open the ledger {path}: {message}")]
+    Open {
+        /// The ledger file.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
+    /// Appending failed.
+    #[error("cannot append to the ledger {path}: {message}")]
+    Append {
+        /// The ledger file.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
+    /// The supervisor did not take the record.
+    #[error("the supervising paddock-sh did not take the record: {0}")]
+    Supervisor(String),
+}
+
+/// What a confined process asks its supervisor to do.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "op", rename_all = "lowercase")]
+pub enum Request {
+    /// Append a record.
+    Record(Event),
+    /// Put the session in BLOCKED.
+    Block {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Carries requests to the supervisor; returns its answer.
+pub type Forward = Box<dyn Fn(&Request) -> Result<(), String>>;
+
+/// Maps the policy's `ledger:` section onto the ledger's options.
+pub fn ledger_options(policy: &paddock_policy::Policy) -> paddock_ledger::Options {
+    let l = policy.ledger();
+    let mut options = paddock_ledger::Options::default();
+    options.durability = match l.fsync {
+        paddock_policy::Durability::Always => paddock_ledger::Durability::Always,
+        paddock_policy::Durability::Batch => paddock_ledger::Durability::Batch,
+        paddock_policy::Durability::Never => paddock_ledger::Durability::Never,
+    };
+    options.batch.max_records = l.batch_max_records as usize;
+    options.batch.max_delay = l.batch_max_delay;
+    options.checkpoint.ref_prefix = l.checkpoint_ref.clone();
+    options.checkpoint.every_records = l.checkpoint.every_records;
+    options.checkpoint.every = l.checkpoint.every;
+    options.checkpoint.at_session_end = l.checkpoint.at_session_end;
+    // Commands are short-lived: check the tail on open; `paddock ledger verify` checks it all.
+    options.open_check = paddock_ledger::OpenCheck::Tail;
+    options
+}
 
 impl Workspace {
-    /// Appends an event to the ledger.
+    /// The ledger file.
+    pub fn ledger_path(&self) -> PathBuf {
+        let common = self.repo().common_dir();
+        match &self.policy().ledger().path {
+            Some(path) if std::path::Path::new(path).is_absolute() => PathBuf::from(path),
+            Some(path) => common.join(path),
+            None => paddock_ledger::default_path(common),
+        }
+    }
+
+    /// Appends an event to the ledger (through the supervisor when confined).
     pub fn record(&self, event: Event) -> Result<(), Error> {
-        // WIRE LEDGER: replaced by the paddock-ledger append once that crate lands.
-        let _ = event;
+        if let Some(forward) = &self.forward {
+            return forward(&Request::Record(event)).map_err(Error::Supervisor);
+        }
+        self.append(&event)
+    }
+
+    /// Appends directly (the supervisor's side of [`Workspace::record`]).
+    pub fn append(&self, event: &Event) -> Result<(), Error> {
+        let kind = Kind::parse(&event.kind).map_err(|e| Error::Kind { kind: event.kind.clone(), message: e.to_string() })?;
+        let path = self.ledger_path();
+        let mut entry = Entry::new(kind, &event.data).map_err(|e| Error::Append { path: path.clone(), message: e.to_string() })?;
+        if let Some(session) = &event.session {
+            entry = entry.session(session.clone());
+        }
+        let mut slot = self.ledger.borrow_mut();
+        if slot.is_none() {
+            let ledger = Ledger::open(&path, ledger_options(self.policy()))
+                .map_err(|e| Error::Open { path: path.clone(), message: e.to_string() })?;
+            *slot = Some(ledger);
+        }
+        let ledger = slot.as_mut().expect("opened just above");
+        ledger.append(&entry).map_err(|e| Error::Append { path, message: e.to_string() })?;
         Ok(())
     }
 }

@@ -24,11 +24,20 @@ pub mod open {
 }
 
 /// Everything a paddock command needs to act on one repository.
-#[derive(Debug)]
 pub struct Workspace {
     repo: Repo,
     policy: Policy,
     registry: Registry,
+    /// Opened on the first record.
+    pub(crate) ledger: std::cell::RefCell<Option<paddock_ledger::Ledger>>,
+    /// Set inside a confined session: records and blocks go to the supervisor.
+    pub(crate) forward: Option<crate::record::Forward>,
+}
+
+impl std::fmt::Debug for Workspace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Workspace").field("repo", &self.repo).field("policy", &self.policy.source()).finish()
+    }
 }
 
 impl Workspace {
@@ -43,7 +52,13 @@ impl Workspace {
     /// A workspace with an explicit policy.
     pub fn with_policy(repo: Repo, policy: Policy) -> Workspace {
         let registry = Registry::new(repo.state_dir());
-        Workspace { repo, policy, registry }
+        Workspace { repo, policy, registry, ledger: std::cell::RefCell::new(None), forward: None }
+    }
+
+    /// Sends records and blocks to a supervisor instead of writing them (inside a confined
+    /// session, where paddock's state is read-only).
+    pub fn forward_to(&mut self, forward: crate::record::Forward) {
+        self.forward = Some(forward);
     }
 
     /// The repository.

@@ -1,0 +1,335 @@
+//! [`verify()`]: check a whole ledger, on raw bytes, and against its checkpoint ref.
+
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::git::{AnchorError, CheckpointHead, GitRepo, checkpointed_bytes, read_head};
+use crate::hash::RecordHash;
+use crate::ledger::{Head, stable_len};
+use crate::scan::{Chain, Step, Walker};
+use crate::time::Timestamp;
+
+/// What is wrong with a damaged ledger.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Tamper {
+    /// The bytes do not have the record layout.
+    Malformed(&'static str),
+    /// The hash line does not match the record's bytes.
+    HashMismatch {
+        /// The hash line's value.
+        recorded: RecordHash,
+        /// The hash of the bytes.
+        computed: RecordHash,
+    },
+    /// `prev` is not the previous record's hash.
+    BrokenLink {
+        /// The previous record's hash.
+        expected: RecordHash,
+        /// `prev`.
+        found: RecordHash,
+    },
+    /// `seq` does not follow the previous record's: a record was deleted, duplicated or moved.
+    SeqMismatch {
+        /// The seq the record should carry.
+        expected: u64,
+        /// The seq it carries.
+        found: u64,
+    },
+    /// The record is older than the one before it.
+    TimeOrder {
+        /// The previous record's time.
+        previous: Timestamp,
+        /// This record's time.
+        found: Timestamp,
+    },
+    /// The file differs from what a checkpoint committed (rewritten after the checkpoint).
+    CheckpointMismatch {
+        /// The checkpointed head's seq.
+        checkpoint_seq: u64,
+        /// The checkpoint commit.
+        commit: String,
+    },
+    /// The file ends before the checkpointed head (truncated after the checkpoint).
+    ShorterThanCheckpoint {
+        /// The checkpointed head's seq.
+        checkpoint_seq: u64,
+        /// The checkpoint commit.
+        commit: String,
+        /// How many records the file has.
+        records: u64,
+    },
+    /// The file is shorter than this writer had verified it to be.
+    Truncated {
+        /// The length verified before.
+        expected: u64,
+        /// The length now.
+        found: u64,
+    },
+    /// The last record this writer verified has changed.
+    Changed,
+}
+
+impl std::fmt::Display for Tamper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Tamper::Malformed(what) => write!(f, "malformed: {what}"),
+            Tamper::HashMismatch { recorded, computed } => {
+                write!(f, "the record's bytes hash to {computed}, its hash line says {recorded} (edited)")
+            }
+            Tamper::BrokenLink { expected, found } => {
+                write!(f, "prev is {found}, the previous record's hash is {expected} (chain broken)")
+            }
+            Tamper::SeqMismatch { expected, found } => write!(
+                f,
+                "seq is {found} where {expected} should follow (a record was deleted, duplicated or reordered)"
+            ),
+            Tamper::TimeOrder { previous, found } => {
+                write!(f, "ts {found} is earlier than the previous record's {previous}")
+            }
+            Tamper::CheckpointMismatch { checkpoint_seq, commit } => write!(
+                f,
+                "differs from checkpoint {commit} (which anchors records up to {checkpoint_seq}): \
+                 the file was rewritten after it was checkpointed"
+            ),
+            Tamper::ShorterThanCheckpoint { checkpoint_seq, commit, records } => write!(
+                f,
+                "the file has {records} records but checkpoint {commit} anchors {checkpoint_seq}: \
+                 it was truncated after it was checkpointed"
+            ),
+            Tamper::Truncated { expected, found } => {
+                write!(f, "the file is {found} bytes, shorter than the {expected} already verified")
+            }
+            Tamper::Changed => write!(f, "the last record verified by this writer has changed"),
+        }
+    }
+}
+
+/// The verdict of [`verify()`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Every record verifies (and matches the checkpoint, if one was checked).
+    Ok,
+    /// Every complete record verifies; the file ends in an incomplete record (a crash
+    /// mid-write). The next append, or [`Ledger::recover`](crate::Ledger::recover), cuts it off.
+    TornTail {
+        /// Where the torn bytes begin.
+        offset: u64,
+        /// How many there are.
+        bytes: u64,
+    },
+    /// The ledger was damaged or edited. Appends refuse until an operator acts.
+    Tampered {
+        /// The first record that does not verify (the seq it should carry).
+        first_bad_seq: u64,
+        /// Its byte offset.
+        byte_offset: u64,
+        /// What is wrong.
+        reason: Tamper,
+    },
+}
+
+impl Outcome {
+    /// Whether it is [`Outcome::Ok`].
+    pub fn is_ok(&self) -> bool {
+        matches!(self, Outcome::Ok)
+    }
+}
+
+/// The result of [`verify()`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Report {
+    /// The ledger.
+    pub path: PathBuf,
+    /// The verdict.
+    pub outcome: Outcome,
+    /// Records that verify (before any damage).
+    pub records: u64,
+    /// The file's length.
+    pub bytes: u64,
+    /// The last record that verifies.
+    pub head: Option<Head>,
+    /// The newest checkpoint on the ref, when one was checked.
+    pub checkpoint: Option<CheckpointHead>,
+    /// Verified records after the checkpointed head (all of them when there is no checkpoint
+    /// yet); `None` when no ref was checked.
+    pub not_checkpointed: Option<u64>,
+}
+
+/// Where to find the checkpoints to verify against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Anchor {
+    /// The repository holding the ref.
+    pub repo: GitRepo,
+    /// The writer's checkpoint ref ([`Options::checkpoint_ref`](crate::Options::checkpoint_ref)).
+    pub ref_name: String,
+}
+
+/// What [`verify()`] checks besides the file itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VerifyOptions {
+    /// Check the file against this writer's checkpoint ref.
+    pub anchor: Option<Anchor>,
+}
+
+impl VerifyOptions {
+    /// Verify against `ref_name` in `repo` too.
+    pub fn anchor(repo: GitRepo, ref_name: impl Into<String>) -> VerifyOptions {
+        VerifyOptions { anchor: Some(Anchor { repo, ref_name: ref_name.into() }) }
+    }
+}
+
+/// Verification could not run (as opposed to finding damage, which is an [`Outcome`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The file cannot be read.
+    #[error("cannot {op} ledger {}: {source}", path.display())]
+    Io {
+        /// The ledger.
+        path: PathBuf,
+        /// What was being done.
+        op: &'static str,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// The checkpoint ref cannot be read.
+    #[error("cannot read the checkpoint ref {ref_name} to verify {} against: {source}", path.display())]
+    Anchor {
+        /// The ledger.
+        path: PathBuf,
+        /// The ref.
+        ref_name: String,
+        /// Why.
+        #[source]
+        source: AnchorError,
+    },
+}
+
+/// Verifies the ledger at `path`: every hash, every `prev` link, `seq` continuity, time order,
+/// and (with an [`Anchor`]) that the file still holds, byte for byte, what was checkpointed.
+///
+/// Works on raw bytes (no YAML parse). Reads a snapshot: the length is taken under a shared
+/// lock, so a concurrent append is never mistaken for a torn tail.
+pub fn verify(path: &Path, options: &VerifyOptions) -> Result<Report, Error> {
+    let checkpoint = match &options.anchor {
+        Some(anchor) => read_head(&anchor.repo, &anchor.ref_name).map_err(|source| Error::Anchor {
+            path: path.to_path_buf(),
+            ref_name: anchor.ref_name.clone(),
+            source,
+        })?,
+        None => None,
+    };
+    let mut report = verify_refined(path, options.anchor.as_ref().map(|a| (&a.repo, a.ref_name.as_str())), checkpoint.as_ref())?;
+    report.not_checkpointed =
+        options.anchor.as_ref().map(|_| report.records.saturating_sub(checkpoint.as_ref().map_or(0, |c| c.seq)));
+    report.checkpoint = checkpoint;
+    Ok(report)
+}
+
+/// [`verify_against`], then, if the file differs from the checkpoint, the first record that
+/// differs from what the checkpoints carry.
+pub(crate) fn verify_refined(
+    path: &Path,
+    anchor: Option<(&GitRepo, &str)>,
+    checkpoint: Option<&CheckpointHead>,
+) -> Result<Report, Error> {
+    let mut report = verify_against(path, checkpoint)?;
+    if let (Some((repo, ref_name)), Some(cp)) = (anchor, checkpoint)
+        && let Outcome::Tampered { reason: Tamper::CheckpointMismatch { .. }, .. } = report.outcome
+        && let Ok(anchored) = checkpointed_bytes(repo, ref_name, &cp.commit)
+        && let Ok(Some((seq, offset, before))) = first_difference(path, &anchored)
+    {
+        report.outcome = Outcome::Tampered {
+            first_bad_seq: seq,
+            byte_offset: offset,
+            reason: Tamper::CheckpointMismatch { checkpoint_seq: cp.seq, commit: cp.commit.clone() },
+        };
+        report.records = seq.saturating_sub(1);
+        report.head = before;
+    }
+    Ok(report)
+}
+
+/// The walk of [`verify()`], with the checkpointed head to compare against.
+pub(crate) fn verify_against(path: &Path, checkpoint: Option<&CheckpointHead>) -> Result<Report, Error> {
+    let io_err = |op| {
+        let path = path.to_path_buf();
+        move |source| Error::Io { path, op, source }
+    };
+    let file = File::open(path).map_err(io_err("open"))?;
+    let len = stable_len(&file).map_err(io_err("lock"))?;
+    let mut walker = Walker::new(file, 0, len, Chain::START);
+    let mut head = None;
+    let outcome = loop {
+        match walker.next_step().map_err(io_err("read"))? {
+            Step::Record { offset, scanned, .. } => {
+                let end = offset + scanned.len as u64;
+                head = Some(Head { seq: scanned.seq, hash: scanned.hash, ts: scanned.ts, offset, end });
+                if let Some(cp) = checkpoint
+                    && scanned.seq == cp.seq
+                    && (scanned.hash != cp.hash || end != cp.end)
+                {
+                    break Outcome::Tampered {
+                        first_bad_seq: cp.seq,
+                        byte_offset: offset,
+                        reason: Tamper::CheckpointMismatch { checkpoint_seq: cp.seq, commit: cp.commit.clone() },
+                    };
+                }
+            }
+            Step::End => break Outcome::Ok,
+            Step::Torn { offset } => break Outcome::TornTail { offset, bytes: len - offset },
+            Step::Bad { offset, seq, reason } => {
+                break Outcome::Tampered { first_bad_seq: seq, byte_offset: offset, reason };
+            }
+        }
+    };
+    let records = head.map_or(0, |h| h.seq);
+    let outcome = match (checkpoint, &outcome) {
+        (Some(cp), Outcome::Ok | Outcome::TornTail { .. }) if records < cp.seq => Outcome::Tampered {
+            first_bad_seq: records + 1,
+            byte_offset: head.map_or(0, |h| h.end),
+            reason: Tamper::ShorterThanCheckpoint { checkpoint_seq: cp.seq, commit: cp.commit.clone(), records },
+        },
+        _ => outcome,
+    };
+    let records = match &outcome {
+        Outcome::Tampered { first_bad_seq, .. } => records.min(first_bad_seq.saturating_sub(1)),
+        _ => records,
+    };
+    if let Some(h) = head
+        && h.seq > records
+    {
+        head = None;
+    }
+    Ok(Report { path: path.to_path_buf(), outcome, records, bytes: len, head, checkpoint: None, not_checkpointed: None })
+}
+
+/// The first record of the file whose bytes differ from `anchored` (seq, offset), and the
+/// record before it.
+fn first_difference(path: &Path, anchored: &[u8]) -> io::Result<Option<(u64, u64, Option<Head>)>> {
+    let file = File::open(path)?;
+    let len = stable_len(&file)?;
+    let mut walker = Walker::new(file, 0, len, Chain::START);
+    let mut at = 0usize;
+    let mut before = None;
+    loop {
+        match walker.next_step()? {
+            Step::Record { offset, bytes, scanned } => {
+                let theirs = anchored.get(at..at + bytes.len());
+                if theirs != Some(bytes) {
+                    return Ok(Some((scanned.seq, offset, before)));
+                }
+                at += bytes.len();
+                let end = offset + scanned.len as u64;
+                before = Some(Head { seq: scanned.seq, hash: scanned.hash, ts: scanned.ts, offset, end });
+            }
+            Step::Bad { offset, seq, .. } => return Ok(Some((seq, offset, before))),
+            Step::End | Step::Torn { .. } => return Ok(None),
+        }
+    }
+}

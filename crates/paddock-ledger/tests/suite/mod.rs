@@ -1,0 +1,9 @@
+mod batch;
+mod common;
+mod concurrency;
+mod failure;
+mod format;
+mod git;
+mod read;
+mod recovery;
+mod tamper;

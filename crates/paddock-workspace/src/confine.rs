@@ -1,0 +1,281 @@
+//! What the kernel lets a session's processes do: the sandbox spec for a session, and the
+//! session's own object directory.
+//!
+//! A commit from a worktree writes the common dir's `objects/`, `refs/`, `logs/` and
+//! `worktrees/<own>/`. Granting all of `objects/` would let a confined process chmod and corrupt
+//! existing objects, so each session writes new objects to a directory of its own
+//! (`GIT_OBJECT_DIRECTORY`, with the shared store as an alternate; the shared store lists it as
+//! an alternate too, so everybody outside reads its objects), moved into the shared store when
+//! the session ends. `refs/` and `logs/` stay writable so git can create the session's lock
+//! files, but every existing ref and reflog other than the session's own is bound read-only:
+//! `refs/heads/main` and other sessions' branches cannot be rewritten, renamed over or deleted.
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use paddock_policy::SandboxLevel;
+use paddock_sandbox::{Mode as SandboxMode, Spec};
+
+use crate::session::{Mode, Session};
+use crate::Workspace;
+
+/// The environment variable marking a confined process.
+pub const CONFINED_ENV: &str = "PADDOCK_CONFINED";
+
+/// Errors preparing a session's confinement.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file operation failed.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The sandbox refused (no allowed mode is achievable) or failed to build.
+    #[error(transparent)]
+    Sandbox(#[from] paddock_sandbox::prepare::Error),
+    /// The registry could not be read.
+    #[error(transparent)]
+    Registry(#[from] crate::registry::Error),
+    /// Approvals could not be read.
+    #[error(transparent)]
+    Approvals(#[from] crate::approvals::Error),
+}
+
+fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {
+    move |source| Error::Io { action, path: path.to_owned(), source }
+}
+
+/// A session's confinement, ready to apply to commands.
+#[derive(Debug, Clone)]
+pub struct Confinement {
+    /// The prepared sandbox.
+    pub prepared: paddock_sandbox::Prepared,
+    /// What the policy asked for.
+    pub requested: SandboxMode,
+    /// Environment variables the confined commands get.
+    pub env: Vec<(String, String)>,
+}
+
+fn to_sandbox(level: SandboxLevel) -> SandboxMode {
+    match level {
+        SandboxLevel::None => SandboxMode::None,
+        SandboxLevel::Landlock => SandboxMode::LandlockOnly,
+        SandboxLevel::Full => SandboxMode::Full,
+    }
+}
+
+impl Workspace {
+    /// The session's own object directory.
+    pub fn session_objects(&self, id: &str) -> PathBuf {
+        self.repo().common_dir().join("paddock-objects").join(id)
+    }
+
+    /// Creates the session's object directory and registers it as an alternate of the shared
+    /// store (idempotent).
+    pub fn ensure_session_objects(&self, id: &str) -> Result<PathBuf, Error> {
+        let dir = self.session_objects(id);
+        let info = dir.join("info");
+        std::fs::create_dir_all(&info).map_err(io("cannot create", &info))?;
+        let shared = self.repo().common_dir().join("objects");
+        let own_alternates = info.join("alternates");
+        if !own_alternates.exists() {
+            std::fs::write(&own_alternates, format!("{}\n", shared.display())).map_err(io("cannot write", &own_alternates))?;
+        }
+        let alternates = shared.join("info").join("alternates");
+        let existing = std::fs::read_to_string(&alternates).unwrap_or_default();
+        let line = dir.display().to_string();
+        if !existing.lines().any(|l| l == line) {
+            std::fs::create_dir_all(shared.join("info")).map_err(io("cannot create", &shared))?;
+            let mut text = existing;
+            if !text.is_empty() && !text.ends_with('\n') {
+                text.push('\n');
+            }
+            text.push_str(&line);
+            text.push('\n');
+            std::fs::write(&alternates, text).map_err(io("cannot write", &alternates))?;
+        }
+        Ok(dir)
+    }
+
+    /// Moves a session's objects into the shared store and unregisters its directory.
+    pub fn absorb_session_objects(&self, id: &str) -> Result<(), Error> {
+        let dir = self.session_objects(id);
+        if !dir.exists() {
+            return Ok(());
+        }
+        let shared = self.repo().common_dir().join("objects");
+        copy_missing(&dir, &shared, &dir.join("info"))?;
+        let alternates = shared.join("info").join("alternates");
+        if let Ok(text) = std::fs::read_to_string(&alternates) {
+            let line = dir.display().to_string();
+            let kept: Vec<&str> = text.lines().filter(|l| *l != line).collect();
+            let new = if kept.is_empty() { String::new() } else { format!("{}\n", kept.join("\n")) };
+            std::fs::write(&alternates, new).map_err(io("cannot write", &alternates))?;
+        }
+        std::fs::remove_dir_all(&dir).map_err(io("cannot remove", &dir))?;
+        Ok(())
+    }
+
+    /// The sandbox spec for a session's processes.
+    pub fn sandbox_spec(&self, session: &Session) -> Result<Spec, Error> {
+        let mut spec = Spec::new();
+        let repo = self.repo();
+        let common = repo.common_dir();
+        let worktree = &session.worktree;
+        let policy = self.policy();
+
+        // Writable: the scope's fixed directories (the after-command check holds the exact
+        // globs), scratch, temp dirs, and the git state a commit needs.
+        let scope = paddock_policy::glob::PatternSet::new(&session.scope).unwrap_or_default();
+        for pattern in scope.patterns().iter().chain(policy.scratch().worktree.patterns()) {
+            let dir = worktree.join(pattern.literal_prefix_dir());
+            if !dir.exists() {
+                std::fs::create_dir_all(&dir).map_err(io("cannot create", &dir))?;
+            }
+            if dir.is_dir() {
+                spec.writable.push(dir);
+            }
+        }
+        for dir in &policy.scratch().system {
+            if Path::new(dir).is_dir() {
+                spec.writable.push(PathBuf::from(dir));
+            }
+        }
+        if session.mode == Mode::Worktree {
+            spec.writable.push(self.ensure_session_objects(&session.id)?);
+            spec.writable.push(common.join("refs"));
+            let logs = common.join("logs");
+            std::fs::create_dir_all(&logs).map_err(io("cannot create", &logs))?;
+            spec.writable.push(logs);
+            if let Some(own) = own_admin_dir(common, worktree) {
+                spec.writable.push(own);
+            }
+        }
+
+        // Read-only inside what is writable.
+        let pointer = worktree.join(".git");
+        if pointer.is_file() {
+            spec.read_only_binds.push(pointer);
+        }
+        for path in [common.join("config"), common.join("hooks"), repo.state_dir(), common.join("packed-refs")] {
+            if path.exists() {
+                spec.read_only_binds.push(path);
+            }
+        }
+        for pattern in policy.protected().patterns() {
+            let prefix = pattern.literal_prefix_dir();
+            if prefix.is_empty() {
+                continue;
+            }
+            let path = worktree.join(prefix);
+            if path.exists() {
+                spec.read_only_binds.push(path);
+            }
+        }
+        if session.mode == Mode::Worktree {
+            let own_ref = session.branch.as_ref().map(|b| common.join("refs/heads").join(b));
+            let own_log = session.branch.as_ref().map(|b| common.join("logs/refs/heads").join(b));
+            for base in [common.join("refs"), common.join("logs")] {
+                for file in files_under(&base) {
+                    if Some(&file) != own_ref.as_ref() && Some(&file) != own_log.as_ref() {
+                        spec.read_only_binds.push(file);
+                    }
+                }
+            }
+        }
+
+        // Hidden: every other live session's worktree.
+        let now = SystemTime::now();
+        for other in self.registry().load_all()? {
+            if other.id != session.id && other.mode == Mode::Worktree && other.holds_scope(now) {
+                spec.hidden.push(other.worktree);
+            }
+        }
+        Ok(spec)
+    }
+
+    /// Prepares the confinement of a session: the policy's preferred level, refused below the
+    /// required level unless an operator approved a degraded mode for this session.
+    pub fn confinement(&self, session: &Session) -> Result<Confinement, Error> {
+        let spec = self.sandbox_spec(session)?;
+        let isolation = self.policy().isolation();
+        let requested = to_sandbox(isolation.sandbox_prefer);
+        let mut weakest = to_sandbox(isolation.sandbox_require);
+        for approval in self.approvals_for(&session.id)? {
+            if let crate::approvals::Grant::Degraded { level } = &approval.grant
+                && let Some(mode) = SandboxMode::from_name(level)
+                && mode < weakest
+            {
+                weakest = mode;
+            }
+        }
+        let allowed: Vec<SandboxMode> = SandboxMode::ALL.iter().copied().filter(|m| *m >= weakest).collect();
+        let prepared = paddock_sandbox::Prepared::new(&spec, requested, &allowed)?;
+        let mut env = vec![
+            (crate::guard::SESSION_ENV.to_owned(), session.id.clone()),
+            (CONFINED_ENV.to_owned(), prepared.mode().as_str().to_owned()),
+        ];
+        if session.mode == Mode::Worktree {
+            env.push(("GIT_OBJECT_DIRECTORY".to_owned(), self.session_objects(&session.id).display().to_string()));
+            env.push((
+                "GIT_ALTERNATE_OBJECT_DIRECTORIES".to_owned(),
+                self.repo().common_dir().join("objects").display().to_string(),
+            ));
+        }
+        Ok(Confinement { prepared, requested, env })
+    }
+}
+
+/// `worktrees/<name>/` of the linked worktree at `worktree`.
+fn own_admin_dir(common: &Path, worktree: &Path) -> Option<PathBuf> {
+    let text = std::fs::read_to_string(worktree.join(".git")).ok()?;
+    let dir = PathBuf::from(text.strip_prefix("gitdir: ")?.trim());
+    dir.starts_with(common.join("worktrees")).then_some(dir)
+}
+
+fn files_under(base: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![base.to_owned()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => stack.push(entry.path()),
+                Ok(t) if t.is_file() => files.push(entry.path()),
+                _ => {}
+            }
+        }
+    }
+    files
+}
+
+/// Copies every file of `from` (except under `skip`) into `to` where it is missing.
+fn copy_missing(from: &Path, to: &Path, skip: &Path) -> Result<(), Error> {
+    let mut stack = vec![from.to_owned()];
+    while let Some(dir) = stack.pop() {
+        if dir == skip {
+            continue;
+        }
+        let entries = std::fs::read_dir(&dir).map_err(io("cannot list", &dir))?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(rel) = path.strip_prefix(from) else { continue };
+            let target = to.join(rel);
+            if path.is_dir() {
+                stack.push(path);
+            } else if !target.exists() {
+                if let Some(parent) = target.parent() {
+                    std::fs::create_dir_all(parent).map_err(io("cannot create", parent))?;
+                }
+                std::fs::copy(&path, &target).map_err(io("cannot copy into", &target))?;
+            }
+        }
+    }
+    Ok(())
+}
