@@ -43,8 +43,20 @@ pub enum Error {
 impl Error {
     fn sticky(&self, path: &std::path::Path) -> Error {
         match self {
-            Error::Append { lost, source } => Error::Failed { path: path.to_path_buf(), message: source.to_string(), lost: *lost },
-            Error::Failed { path, message, lost } => Error::Failed { path: path.clone(), message: message.clone(), lost: *lost },
+            Error::Append { lost, source } => Error::Failed {
+                path: path.to_path_buf(),
+                message: source.to_string(),
+                lost: *lost,
+            },
+            Error::Failed {
+                path,
+                message,
+                lost,
+            } => Error::Failed {
+                path: path.clone(),
+                message: message.clone(),
+                lost: *lost,
+            },
         }
     }
 }
@@ -73,14 +85,25 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Shared {
     /// Writes `batch` (taken from `state` while it was held) and records a failure.
-    fn write(&self, mut ledger: MutexGuard<'_, Option<Ledger>>, batch: Vec<Entry>) -> Result<(), Error> {
+    fn write(
+        &self,
+        mut ledger: MutexGuard<'_, Option<Ledger>>,
+        batch: Vec<Entry>,
+    ) -> Result<(), Error> {
         if batch.is_empty() {
             return Ok(());
         }
         let lost = batch.len();
         let result = match ledger.as_mut() {
-            Some(l) => l.append_all(&batch).map(drop).map_err(|source| Error::Append { lost, source }),
-            None => Err(Error::Failed { path: self.path.clone(), message: "the batch was finished".into(), lost }),
+            Some(l) => l
+                .append_all(&batch)
+                .map(drop)
+                .map_err(|source| Error::Append { lost, source }),
+            None => Err(Error::Failed {
+                path: self.path.clone(),
+                message: "the batch was finished".into(),
+                lost,
+            }),
         };
         drop(ledger);
         if let Err(e) = &result {
@@ -113,14 +136,23 @@ impl Shared {
                     break;
                 }
                 match state.first_at {
-                    None => state = self.wake.wait(state).unwrap_or_else(PoisonError::into_inner),
+                    None => {
+                        state = self
+                            .wake
+                            .wait(state)
+                            .unwrap_or_else(PoisonError::into_inner)
+                    }
                     Some(first) => {
                         let due = first + self.max_delay;
                         let now = Instant::now();
                         if now >= due {
                             break;
                         }
-                        state = self.wake.wait_timeout(state, due - now).unwrap_or_else(PoisonError::into_inner).0;
+                        state = self
+                            .wake
+                            .wait_timeout(state, due - now)
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .0;
                     }
                 }
             }
@@ -165,7 +197,12 @@ impl Batch {
             path: ledger.path().to_path_buf(),
             max_records: opts.max_records.max(1),
             max_delay: opts.max_delay,
-            state: Mutex::new(State { pending: Vec::new(), first_at: None, failed: None, stop: false }),
+            state: Mutex::new(State {
+                pending: Vec::new(),
+                first_at: None,
+                failed: None,
+                stop: false,
+            }),
             wake: Condvar::new(),
             ledger: Mutex::new(Some(ledger)),
         });
@@ -180,7 +217,11 @@ impl Batch {
     /// Buffers a record (its time is taken now unless it has one). Writes the group when it
     /// is full.
     pub fn push(&self, entry: Entry) -> Result<(), Error> {
-        let entry = if entry.requested_time().is_some() { entry } else { entry.time(Timestamp::now()) };
+        let entry = if entry.requested_time().is_some() {
+            entry
+        } else {
+            entry.time(Timestamp::now())
+        };
         let mut state = lock(&self.shared.state);
         if let Some(e) = &state.failed {
             return Err(e.sticky(&self.shared.path));
@@ -228,11 +269,13 @@ impl Batch {
     pub fn finish(mut self) -> Result<Ledger, Error> {
         self.stop();
         self.shared.flush()?;
-        lock(&self.shared.ledger).take().ok_or_else(|| Error::Failed {
-            path: self.shared.path.clone(),
-            message: "the batch was already finished".into(),
-            lost: 0,
-        })
+        lock(&self.shared.ledger)
+            .take()
+            .ok_or_else(|| Error::Failed {
+                path: self.shared.path.clone(),
+                message: "the batch was already finished".into(),
+                lost: 0,
+            })
     }
 }
 
@@ -245,6 +288,9 @@ impl Drop for Batch {
 
 impl std::fmt::Debug for Batch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Batch").field("path", &self.shared.path).field("pending", &self.pending()).finish()
+        f.debug_struct("Batch")
+            .field("path", &self.shared.path)
+            .field("pending", &self.pending())
+            .finish()
     }
 }

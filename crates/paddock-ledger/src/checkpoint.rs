@@ -71,7 +71,9 @@ pub enum Error {
         source: std::io::Error,
     },
     /// Other checkpointers kept moving the ref.
-    #[error("{ref_name} kept changing while checkpointing (compare-and-swap lost {attempts} times); try again")]
+    #[error(
+        "{ref_name} kept changing while checkpointing (compare-and-swap lost {attempts} times); try again"
+    )]
     Contended {
         /// The ref.
         ref_name: String,
@@ -91,15 +93,30 @@ const ATTEMPTS: u32 = 5;
 ///
 /// Author and committer are `paddock-ledger <WRITER@paddock.invalid>` at the head's time, so
 /// the same ledger always gives the same commits.
-pub fn checkpoint(path: &Path, repo: &GitRepo, ref_name: &str, writer: &str) -> Result<Option<Checkpoint>, Error> {
+pub fn checkpoint(
+    path: &Path,
+    repo: &GitRepo,
+    ref_name: &str,
+    writer: &str,
+) -> Result<Option<Checkpoint>, Error> {
     if !valid_writer(writer) {
         return Err(Error::InvalidWriter(writer.to_owned()));
     }
     for _ in 0..ATTEMPTS {
         let tip = read_head(repo, ref_name)?;
         let report = verify_refined(path, Some((repo, ref_name)), tip.as_ref())?;
-        if let Outcome::Tampered { first_bad_seq, byte_offset, reason } = report.outcome {
-            return Err(Error::Tampered { path: path.to_path_buf(), seq: first_bad_seq, offset: byte_offset, reason });
+        if let Outcome::Tampered {
+            first_bad_seq,
+            byte_offset,
+            reason,
+        } = report.outcome
+        {
+            return Err(Error::Tampered {
+                path: path.to_path_buf(),
+                seq: first_bad_seq,
+                offset: byte_offset,
+                reason,
+            });
         }
         let Some(head) = report.head else {
             return Ok(None);
@@ -108,13 +125,22 @@ pub fn checkpoint(path: &Path, repo: &GitRepo, ref_name: &str, writer: &str) -> 
             && tip.seq >= head.seq
         {
             // verify_against checked the record at tip.seq; nothing new to anchor.
-            return Ok(Some(Checkpoint { ref_name: ref_name.to_owned(), head: tip.clone(), parent: None, new_records: 0 }));
+            return Ok(Some(Checkpoint {
+                ref_name: ref_name.to_owned(),
+                head: tip.clone(),
+                parent: None,
+                new_records: 0,
+            }));
         }
         let (first_seq, offset) = tip.as_ref().map_or((1, 0), |t| (t.seq + 1, t.end));
-        let mut records = vec![0u8; usize::try_from(head.end - offset).unwrap_or(usize::MAX)];
+        let mut records =
+            vec![0u8; usize::try_from(head.end.saturating_sub(offset)).unwrap_or(usize::MAX)];
         File::open(path)
             .and_then(|f| f.read_exact_at(&mut records, offset))
-            .map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+            .map_err(|source| Error::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
         let new_head = CheckpointHead {
             commit: String::new(),
             writer: writer.to_owned(),
@@ -128,7 +154,14 @@ pub fn checkpoint(path: &Path, repo: &GitRepo, ref_name: &str, writer: &str) -> 
         let parent = tip.as_ref().map(|t| t.commit.clone());
         let commit = write_commit(repo, &new_head, &records, parent.as_deref())?;
         let old = parent.clone().unwrap_or_default();
-        let args = ["update-ref", "-m", "paddock ledger checkpoint", ref_name, commit.as_str(), old.as_str()];
+        let args = [
+            "update-ref",
+            "-m",
+            "paddock ledger checkpoint",
+            ref_name,
+            commit.as_str(),
+            old.as_str(),
+        ];
         let output = repo.output(&args, None, &[])?;
         if output.status.success() {
             let head = read_head_at(repo, ref_name, &commit)?;
@@ -144,24 +177,41 @@ pub fn checkpoint(path: &Path, repo: &GitRepo, ref_name: &str, writer: &str) -> 
             return Err(Error::Git(repo.failed(&args, &output)));
         }
     }
-    Err(Error::Contended { ref_name: ref_name.to_owned(), attempts: ATTEMPTS })
+    Err(Error::Contended {
+        ref_name: ref_name.to_owned(),
+        attempts: ATTEMPTS,
+    })
 }
 
 fn head_seq_delta(first_seq: u64, seq: u64) -> u64 {
     seq + 1 - first_seq
 }
 
-fn write_commit(repo: &GitRepo, head: &CheckpointHead, records: &[u8], parent: Option<&str>) -> Result<String, GitError> {
+fn write_commit(
+    repo: &GitRepo,
+    head: &CheckpointHead,
+    records: &[u8],
+    parent: Option<&str>,
+) -> Result<String, GitError> {
     let trim = |out: Vec<u8>| String::from_utf8_lossy(&out).trim().to_owned();
     let records_blob = trim(repo.run(&["hash-object", "-w", "--stdin"], Some(records))?);
-    let head_blob = trim(repo.run(&["hash-object", "-w", "--stdin"], Some(head.to_yaml().as_bytes()))?);
-    let tree_input = format!("100644 blob {head_blob}\tcheckpoint.yaml\n100644 blob {records_blob}\trecords.yaml\n");
+    let head_blob = trim(repo.run(
+        &["hash-object", "-w", "--stdin"],
+        Some(head.to_yaml().as_bytes()),
+    )?);
+    let tree_input = format!(
+        "100644 blob {head_blob}\tcheckpoint.yaml\n100644 blob {records_blob}\trecords.yaml\n"
+    );
     let tree = trim(repo.run(&["mktree"], Some(tree_input.as_bytes()))?);
     let message = format!(
         "paddock ledger: {} records {}..={}\n\nhead: {}\nts: {}\n",
         head.writer, head.first_seq, head.seq, head.hash, head.ts
     );
-    let date = head.ts.to_system_time().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_secs());
+    let date = head
+        .ts
+        .to_system_time()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs());
     let date = format!("@{date} +0000");
     let email = format!("{}@paddock.invalid", head.writer);
     let env = [

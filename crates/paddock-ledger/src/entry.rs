@@ -84,17 +84,37 @@ impl Entry {
     /// A record of `kind` with `data`, which must serialize to a mapping (`()` and `None` give
     /// an empty one).
     pub fn new<T: Serialize + ?Sized>(kind: Kind, data: &T) -> Result<Entry, Error> {
-        let value = serde_json::to_value(data).map_err(|source| Error::Serialize { kind: kind.clone(), source })?;
+        let value = serde_json::to_value(data).map_err(|source| Error::Serialize {
+            kind: kind.clone(),
+            source,
+        })?;
         let map = match value {
             Value::Object(map) => map,
             Value::Null => serde_json::Map::new(),
-            other => return Err(Error::NotAMapping { kind, found: what(&other) }),
+            other => {
+                return Err(Error::NotAMapping {
+                    kind,
+                    found: what(&other),
+                });
+            }
         };
-        let data = encode_data(&map).map_err(|source| Error::Serialize { kind: kind.clone(), source })?;
+        let data = encode_data(&map).map_err(|source| Error::Serialize {
+            kind: kind.clone(),
+            source,
+        })?;
         if data.len() > MAX_DATA_BYTES {
-            return Err(Error::TooLarge { kind, bytes: data.len() });
+            return Err(Error::TooLarge {
+                kind,
+                bytes: data.len(),
+            });
         }
-        Ok(Entry { kind, session: None, actor: None, time: None, data })
+        Ok(Entry {
+            kind,
+            session: None,
+            actor: None,
+            time: None,
+            data,
+        })
     }
 
     /// A record of a known kind from its typed data.
@@ -138,7 +158,12 @@ impl Entry {
     /// Headers and data block: everything of the record after `ts:`.
     pub(crate) fn body(&self, default_actor: &str) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.data.len() + 96);
-        encode_headers(&mut out, &self.kind, self.session.as_deref(), self.actor.as_deref().unwrap_or(default_actor));
+        encode_headers(
+            &mut out,
+            &self.kind,
+            self.session.as_deref(),
+            self.actor.as_deref().unwrap_or(default_actor),
+        );
         out.extend_from_slice(&self.data);
         out
     }
@@ -150,14 +175,26 @@ mod tests {
 
     #[test]
     fn data_must_be_a_mapping() {
-        assert!(matches!(Entry::new(Kind::Approval, &"x"), Err(Error::NotAMapping { found: "a string", .. })));
-        assert!(matches!(Entry::new(Kind::Approval, &[1, 2]), Err(Error::NotAMapping { .. })));
+        assert!(matches!(
+            Entry::new(Kind::Approval, &"x"),
+            Err(Error::NotAMapping {
+                found: "a string",
+                ..
+            })
+        ));
+        assert!(matches!(
+            Entry::new(Kind::Approval, &[1, 2]),
+            Err(Error::NotAMapping { .. })
+        ));
         assert!(Entry::new(Kind::Approval, &()).is_ok());
     }
 
     #[test]
     fn too_large_is_refused() {
         let big = serde_json::json!({"x": "a".repeat(MAX_DATA_BYTES)});
-        assert!(matches!(Entry::new(Kind::Approval, &big), Err(Error::TooLarge { .. })));
+        assert!(matches!(
+            Entry::new(Kind::Approval, &big),
+            Err(Error::TooLarge { .. })
+        ));
     }
 }

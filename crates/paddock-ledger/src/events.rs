@@ -334,13 +334,19 @@ mod tests {
     fn unknown_fields_are_kept() {
         let json = serde_json::json!({"reason": "r", "rule": "x", "new_field": [1, 2]});
         let blocked: SessionBlocked = serde_json::from_value(json.clone()).expect("decodes");
-        assert_eq!(blocked.extra.get("new_field"), Some(&serde_json::json!([1, 2])));
+        assert_eq!(
+            blocked.extra.get("new_field"),
+            Some(&serde_json::json!([1, 2]))
+        );
         assert_eq!(serde_json::to_value(&blocked).expect("encodes"), json);
     }
 
     #[test]
     fn checkpoint_field_is_named_ref() {
-        let c = Checkpoint { reference: "refs/x".into(), ..Default::default() };
+        let c = Checkpoint {
+            reference: "refs/x".into(),
+            ..Default::default()
+        };
         let v = serde_json::to_value(&c).expect("encodes");
         assert_eq!(v.get("ref"), Some(&Value::from("refs/x")));
     }

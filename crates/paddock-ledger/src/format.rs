@@ -50,7 +50,10 @@ const MAX_BLOCK_KEY: usize = 1000;
 struct SafeFormatter;
 
 fn needs_escape(c: char) -> bool {
-    matches!(c, '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}')
+    matches!(
+        c,
+        '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
+    )
 }
 
 impl serde_json::ser::Formatter for SafeFormatter {
@@ -71,7 +74,10 @@ impl serde_json::ser::Formatter for SafeFormatter {
 }
 
 /// One-line JSON with [`SafeFormatter`].
-pub(crate) fn json_line<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Result<(), serde_json::Error> {
+pub(crate) fn json_line<T: serde::Serialize + ?Sized>(
+    out: &mut Vec<u8>,
+    value: &T,
+) -> Result<(), serde_json::Error> {
     let mut ser = serde_json::Serializer::with_formatter(&mut *out, SafeFormatter);
     value.serialize(&mut ser)
 }
@@ -83,7 +89,8 @@ fn is_bare_key(key: &str) -> bool {
     !b.is_empty()
         && b.len() <= 64
         && (b[0].is_ascii_lowercase() || b[0] == b'_')
-        && b.iter().all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_')
+        && b.iter()
+            .all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_')
         && !RESERVED.contains(&key)
 }
 
@@ -135,7 +142,13 @@ pub(crate) fn encode_headers(out: &mut Vec<u8>, kind: &Kind, session: Option<&st
 }
 
 /// Appends one complete record (`body` = headers and data block) and returns its hash.
-pub(crate) fn encode_record(out: &mut Vec<u8>, seq: u64, prev: &RecordHash, ts: &Timestamp, body: &[u8]) -> RecordHash {
+pub(crate) fn encode_record(
+    out: &mut Vec<u8>,
+    seq: u64,
+    prev: &RecordHash,
+    ts: &Timestamp,
+    body: &[u8],
+) -> RecordHash {
     let start = out.len();
     let mut hex = [0u8; 64];
     out.extend_from_slice(b"---\nseq: ");
@@ -179,7 +192,10 @@ pub(crate) fn prev_line(b: &[u8]) -> Option<(RecordHash, &[u8])> {
     if rest.len() < 65 || rest[64] != b'\n' {
         return None;
     }
-    Some((RecordHash::from_bytes(decode_hex(&rest[..64])?), &rest[65..]))
+    Some((
+        RecordHash::from_bytes(decode_hex(&rest[..64])?),
+        &rest[65..],
+    ))
 }
 
 /// `ts: <timestamp>\n` at the start of `b`.
@@ -242,7 +258,11 @@ pub(crate) fn header_line_ok(line: &[u8]) -> bool {
     match key {
         b"kind" => is_valid_name(value),
         b"session" | b"actor" => json_string(value).is_some(),
-        _ => !key.is_empty() && key.iter().all(|&c| c.is_ascii_lowercase() || c == b'_') && !value.is_empty(),
+        _ => {
+            !key.is_empty()
+                && key.iter().all(|&c| c.is_ascii_lowercase() || c == b'_')
+                && !value.is_empty()
+        }
     }
 }
 
@@ -356,8 +376,12 @@ mod tests {
         let map = data(json!({"a": "x\n---\n# b3:00\n", "b": "\r\u{2029}"}));
         let block = encode_data(&map).expect("encodes");
         for line in block.split(|&c| c == b'\n').filter(|l| !l.is_empty()) {
-            assert!(line == b"data:" || line.starts_with(b"  "), "{:?}", String::from_utf8_lossy(line));
-            assert!(!line.iter().any(|&c| c == b'\r'));
+            assert!(
+                line == b"data:" || line.starts_with(b"  "),
+                "{:?}",
+                String::from_utf8_lossy(line)
+            );
+            assert!(!line.contains(&b'\r'));
         }
         assert!(!String::from_utf8_lossy(&block).contains('\u{2029}'));
     }
@@ -388,7 +412,10 @@ mod tests {
 
     #[test]
     fn seq_lines() {
-        assert_eq!(seq_line(b"seq: 12\nx").map(|(n, r)| (n, r.to_vec())), Some((12, b"x".to_vec())));
+        assert_eq!(
+            seq_line(b"seq: 12\nx").map(|(n, r)| (n, r.to_vec())),
+            Some((12, b"x".to_vec()))
+        );
         assert!(seq_line(b"seq: 012\n").is_none());
         assert!(seq_line(b"seq: 99999999999999999999999\n").is_none());
         assert!(seq_line(b"seq: \n").is_none());

@@ -38,7 +38,10 @@ impl GitRepo {
     /// own is read), so a user's settings (signing, hooks path, aliases) cannot change or break
     /// a checkpoint. See [`GitRepo::user_config`].
     pub fn new(git_dir: impl Into<PathBuf>) -> GitRepo {
-        GitRepo { git_dir: git_dir.into(), user_config: false }
+        GitRepo {
+            git_dir: git_dir.into(),
+            user_config: false,
+        }
     }
 
     /// Also read the user's and the system's git configuration. Use it for [`push`] and
@@ -64,7 +67,8 @@ impl GitRepo {
         }
         cmd.env("LC_ALL", "C").env("GIT_TERMINAL_PROMPT", "0");
         if !self.user_config {
-            cmd.env("GIT_CONFIG_NOSYSTEM", "1").env("GIT_CONFIG_GLOBAL", "/dev/null");
+            cmd.env("GIT_CONFIG_NOSYSTEM", "1")
+                .env("GIT_CONFIG_GLOBAL", "/dev/null");
         }
         cmd
     }
@@ -81,12 +85,19 @@ impl GitRepo {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        cmd.stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
         let describe = || describe(args);
-        let mut child =
-            cmd.spawn().map_err(|source| GitError::Spawn { git_dir: self.git_dir.clone(), args: describe(), source })?;
+        let mut child = cmd.spawn().map_err(|source| GitError::Spawn {
+            git_dir: self.git_dir.clone(),
+            args: describe(),
+            source,
+        })?;
         // Write stdin on a thread so a large input cannot deadlock against a large output.
         let writer = match (stdin, child.stdin.take()) {
             (Some(input), Some(mut pipe)) => {
@@ -95,15 +106,23 @@ impl GitRepo {
             }
             _ => None,
         };
-        let output = child
-            .wait_with_output()
-            .map_err(|source| GitError::Spawn { git_dir: self.git_dir.clone(), args: describe(), source })?;
+        let output = child.wait_with_output().map_err(|source| GitError::Spawn {
+            git_dir: self.git_dir.clone(),
+            args: describe(),
+            source,
+        })?;
         if let Some(writer) = writer {
             match writer.join() {
                 Ok(Ok(())) => {}
                 // git may exit before reading everything (it failed): its stderr says why.
                 Ok(Err(_)) | Err(_) if !output.status.success() => {}
-                Ok(Err(source)) => return Err(GitError::Spawn { git_dir: self.git_dir.clone(), args: describe(), source }),
+                Ok(Err(source)) => {
+                    return Err(GitError::Spawn {
+                        git_dir: self.git_dir.clone(),
+                        args: describe(),
+                        source,
+                    });
+                }
                 Err(_) => {
                     return Err(GitError::Spawn {
                         git_dir: self.git_dir.clone(),
@@ -117,7 +136,11 @@ impl GitRepo {
     }
 
     /// Runs git and requires success; returns stdout.
-    pub(crate) fn run<S: AsRef<OsStr>>(&self, args: &[S], stdin: Option<&[u8]>) -> Result<Vec<u8>, GitError> {
+    pub(crate) fn run<S: AsRef<OsStr>>(
+        &self,
+        args: &[S],
+        stdin: Option<&[u8]>,
+    ) -> Result<Vec<u8>, GitError> {
         self.run_env(args, stdin, &[])
     }
 
@@ -150,7 +173,9 @@ impl GitRepo {
         let args = ["rev-parse", "--verify", "--quiet", spec.as_str()];
         let output = self.output(&args, None, &[])?;
         if output.status.success() {
-            Ok(Some(String::from_utf8_lossy(&output.stdout).trim().to_owned()))
+            Ok(Some(
+                String::from_utf8_lossy(&output.stdout).trim().to_owned(),
+            ))
         } else if output.status.code() == Some(1) {
             Ok(None)
         } else {
@@ -161,7 +186,14 @@ impl GitRepo {
     /// Refs under `prefix/` with their commits.
     pub(crate) fn refs_under(&self, prefix: &str) -> Result<Vec<(String, String)>, GitError> {
         let pattern = format!("{prefix}/");
-        let out = self.run(&["for-each-ref", "--format=%(refname) %(objectname)", pattern.as_str()], None)?;
+        let out = self.run(
+            &[
+                "for-each-ref",
+                "--format=%(refname) %(objectname)",
+                pattern.as_str(),
+            ],
+            None,
+        )?;
         Ok(String::from_utf8_lossy(&out)
             .lines()
             .filter_map(|l| l.split_once(' ').map(|(r, o)| (r.to_owned(), o.to_owned())))
@@ -189,7 +221,11 @@ impl GitRepo {
                 results.push(None);
                 continue;
             }
-            let size: usize = header.rsplit(' ').next().and_then(|s| s.parse().ok()).ok_or_else(|| self.malformed_batch(name))?;
+            let size: usize = header
+                .rsplit(' ')
+                .next()
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| self.malformed_batch(name))?;
             if rest.len() < size + 1 {
                 return Err(self.malformed_batch(name));
             }
@@ -211,12 +247,18 @@ impl GitRepo {
     /// Commits of a ref, oldest first.
     pub(crate) fn history(&self, commit: &str) -> Result<Vec<String>, GitError> {
         let out = self.run(&["rev-list", "--reverse", "--first-parent", commit], None)?;
-        Ok(String::from_utf8_lossy(&out).lines().map(str::to_owned).collect())
+        Ok(String::from_utf8_lossy(&out)
+            .lines()
+            .map(str::to_owned)
+            .collect())
     }
 }
 
 fn describe<S: AsRef<OsStr>>(args: &[S]) -> String {
-    args.iter().map(|a| a.as_ref().to_string_lossy().into_owned()).collect::<Vec<_>>().join(" ")
+    args.iter()
+        .map(|a| a.as_ref().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Running git failed.
@@ -282,7 +324,11 @@ impl CheckpointHead {
     pub(crate) fn from_yaml(commit: &str, text: &[u8]) -> Option<CheckpointHead> {
         let text = std::str::from_utf8(text).ok()?;
         let get = |key: &str| {
-            text.lines().find_map(|l| l.strip_prefix(key).and_then(|r| r.strip_prefix(": ")).map(str::trim))
+            text.lines().find_map(|l| {
+                l.strip_prefix(key)
+                    .and_then(|r| r.strip_prefix(": "))
+                    .map(str::trim)
+            })
         };
         if get("version")? != "1" {
             return None;
@@ -321,28 +367,52 @@ pub enum AnchorError {
 }
 
 /// The newest checkpoint on `ref_name`, if the ref exists.
-pub(crate) fn read_head(repo: &GitRepo, ref_name: &str) -> Result<Option<CheckpointHead>, AnchorError> {
+pub(crate) fn read_head(
+    repo: &GitRepo,
+    ref_name: &str,
+) -> Result<Option<CheckpointHead>, AnchorError> {
     let Some(commit) = repo.resolve(ref_name)? else {
         return Ok(None);
     };
     read_head_at(repo, ref_name, &commit).map(Some)
 }
 
-pub(crate) fn read_head_at(repo: &GitRepo, ref_name: &str, commit: &str) -> Result<CheckpointHead, AnchorError> {
-    let not = || AnchorError::NotACheckpoint { ref_name: ref_name.to_owned(), commit: commit.to_owned() };
-    let blob = repo.cat_files(&[format!("{commit}:checkpoint.yaml")])?.pop().flatten().ok_or_else(not)?;
+pub(crate) fn read_head_at(
+    repo: &GitRepo,
+    ref_name: &str,
+    commit: &str,
+) -> Result<CheckpointHead, AnchorError> {
+    let not = || AnchorError::NotACheckpoint {
+        ref_name: ref_name.to_owned(),
+        commit: commit.to_owned(),
+    };
+    let blob = repo
+        .cat_files(&[format!("{commit}:checkpoint.yaml")])?
+        .pop()
+        .flatten()
+        .ok_or_else(not)?;
     CheckpointHead::from_yaml(commit, &blob).ok_or_else(not)
 }
 
 /// Every record a ref's checkpoints carry, concatenated: the writer's ledger up to its last
 /// checkpoint, byte for byte.
-pub(crate) fn checkpointed_bytes(repo: &GitRepo, ref_name: &str, commit: &str) -> Result<Vec<u8>, AnchorError> {
+pub(crate) fn checkpointed_bytes(
+    repo: &GitRepo,
+    ref_name: &str,
+    commit: &str,
+) -> Result<Vec<u8>, AnchorError> {
     let commits = repo.history(commit)?;
-    let names: Vec<String> = commits.iter().map(|c| format!("{c}:records.yaml")).collect();
+    let names: Vec<String> = commits
+        .iter()
+        .map(|c| format!("{c}:records.yaml"))
+        .collect();
     let blobs = repo.cat_files(&names)?;
     let mut out = Vec::new();
     for (blob, commit) in blobs.into_iter().zip(&commits) {
-        let blob = blob.ok_or_else(|| AnchorError::NotACheckpoint { ref_name: ref_name.to_owned(), commit: commit.clone() })?;
+        let blob = blob.ok_or_else(|| AnchorError::NotACheckpoint {
+            ref_name: ref_name.to_owned(),
+            commit: commit.clone(),
+        })?;
         out.extend_from_slice(&blob);
     }
     Ok(out)
@@ -365,7 +435,10 @@ mod tests {
             offset: 100,
             end: 900,
         };
-        assert_eq!(CheckpointHead::from_yaml("abc", head.to_yaml().as_bytes()), Some(head));
+        assert_eq!(
+            CheckpointHead::from_yaml("abc", head.to_yaml().as_bytes()),
+            Some(head)
+        );
         assert_eq!(CheckpointHead::from_yaml("abc", b"version: 2\n"), None);
     }
 }

@@ -116,7 +116,10 @@ impl Kind {
     /// `session.*` match `session.started`).
     pub fn matches(&self, filter: &str) -> bool {
         let name = self.as_str();
-        let filter = filter.strip_suffix(".*").or_else(|| filter.strip_suffix('*')).unwrap_or(filter);
+        let filter = filter
+            .strip_suffix(".*")
+            .or_else(|| filter.strip_suffix('*'))
+            .unwrap_or(filter);
         let filter = filter.strip_suffix('.').unwrap_or(filter);
         name == filter
             || (name.len() > filter.len()
@@ -133,7 +136,9 @@ pub(crate) fn is_valid_name(b: &[u8]) -> bool {
     }
     b.split(|&c| c == b'.').all(|word| {
         word.first().is_some_and(u8::is_ascii_lowercase)
-            && word.iter().all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_' || c == b'-')
+            && word
+                .iter()
+                .all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_' || c == b'-')
     })
 }
 
@@ -220,7 +225,18 @@ mod tests {
 
     #[test]
     fn invalid_names() {
-        for bad in ["", "Session.started", "a..b", ".a", "a.", "1a", "a b", "a\nb", "a:b", "#"] {
+        for bad in [
+            "",
+            "Session.started",
+            "a..b",
+            ".a",
+            "a.",
+            "1a",
+            "a b",
+            "a\nb",
+            "a:b",
+            "#",
+        ] {
             assert!(Kind::parse(bad).is_err(), "{bad:?}");
         }
         assert!(Kind::parse(&"a".repeat(65)).is_err());

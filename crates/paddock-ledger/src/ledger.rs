@@ -78,7 +78,11 @@ struct Frontier {
 }
 
 impl Frontier {
-    const START: Frontier = Frontier { chain: Chain::START, last_start: 0, end: 0 };
+    const START: Frontier = Frontier {
+        chain: Chain::START,
+        last_start: 0,
+        end: 0,
+    };
 }
 
 /// An append-only, hash-chained ledger file, open for appending.
@@ -103,8 +107,10 @@ pub struct Ledger {
 }
 
 fn is_read_only(e: &io::Error) -> bool {
-    matches!(e.kind(), io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem)
-        || e.raw_os_error() == Some(Errno::EPERM as i32)
+    matches!(
+        e.kind(),
+        io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem
+    ) || e.raw_os_error() == Some(Errno::EPERM as i32)
 }
 
 /// Takes a `flock`, retrying on EINTR.
@@ -146,7 +152,11 @@ impl Ledger {
         let io_err = |op: &'static str, path: &Path| {
             let path = path.to_path_buf();
             move |source: io::Error| {
-                if is_read_only(&source) { open::Error::ReadOnly { path } } else { open::Error::Io { path, op, source } }
+                if is_read_only(&source) {
+                    open::Error::ReadOnly { path }
+                } else {
+                    open::Error::Io { path, op, source }
+                }
             }
         };
         let dir = parent_dir(&path);
@@ -154,15 +164,23 @@ impl Ledger {
         let file = match OpenOptions::new().read(true).append(true).open(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                match OpenOptions::new().read(true).append(true).create_new(true).mode(0o644).open(&path) {
+                match OpenOptions::new()
+                    .read(true)
+                    .append(true)
+                    .create_new(true)
+                    .mode(0o644)
+                    .open(&path)
+                {
                     Ok(f) => {
                         // Make the new directory entry durable with the file.
                         sync_dir(dir).map_err(io_err("sync the directory of", &path))?;
                         f
                     }
-                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                        OpenOptions::new().read(true).append(true).open(&path).map_err(io_err("open", &path))?
-                    }
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => OpenOptions::new()
+                        .read(true)
+                        .append(true)
+                        .open(&path)
+                        .map_err(io_err("open", &path))?,
                     Err(e) => return Err(io_err("create", &path)(e)),
                 }
             }
@@ -175,7 +193,11 @@ impl Ledger {
             return Err(open::Error::ReadOnly { path });
         }
         if !meta.is_file() {
-            return Err(open::Error::Io { path, op: "open", source: io::Error::other("not a regular file") });
+            return Err(open::Error::Io {
+                path,
+                op: "open",
+                source: io::Error::other("not a regular file"),
+            });
         }
         let len = stable_len(&file).map_err(io_err("lock", &path))?;
         let frontier = match options.open_check {
@@ -183,24 +205,63 @@ impl Ledger {
                 let walker = Walker::new(file, 0, len, Chain::START);
                 match walk_frontier(walker, Frontier::START) {
                     Ok((frontier, _torn)) => frontier,
-                    Err(Walk::Io(source)) => return Err(open::Error::Io { path, op: "read", source }),
-                    Err(Walk::Bad { seq, offset, reason }) => {
-                        return Err(open::Error::Tampered { path, seq, offset, reason });
+                    Err(Walk::Io(source)) => {
+                        return Err(open::Error::Io {
+                            path,
+                            op: "read",
+                            source,
+                        });
+                    }
+                    Err(Walk::Bad {
+                        seq,
+                        offset,
+                        reason,
+                    }) => {
+                        return Err(open::Error::Tampered {
+                            path,
+                            seq,
+                            offset,
+                            reason,
+                        });
                     }
                 }
             }
             OpenCheck::Tail => match tail_frontier(&file, len) {
                 Ok(Some(frontier)) => frontier,
                 Ok(None) => Frontier::START,
-                Err(Walk::Io(source)) => return Err(open::Error::Io { path, op: "read", source }),
-                Err(Walk::Bad { seq, offset, reason }) => {
-                    return Err(open::Error::Tampered { path, seq, offset, reason });
+                Err(Walk::Io(source)) => {
+                    return Err(open::Error::Io {
+                        path,
+                        op: "read",
+                        source,
+                    });
+                }
+                Err(Walk::Bad {
+                    seq,
+                    offset,
+                    reason,
+                }) => {
+                    return Err(open::Error::Tampered {
+                        path,
+                        seq,
+                        offset,
+                        reason,
+                    });
                 }
             },
         };
-        let mut ledger =
-            Ledger { path, options, frontier, check_pending: false, checkpointed: None, opened_at: Instant::now() };
-        ledger.check_pending = ledger.pending_quarantines().map(|p| !p.is_empty()).unwrap_or(true);
+        let mut ledger = Ledger {
+            path,
+            options,
+            frontier,
+            check_pending: false,
+            checkpointed: None,
+            opened_at: Instant::now(),
+        };
+        ledger.check_pending = ledger
+            .pending_quarantines()
+            .map(|p| !p.is_empty())
+            .unwrap_or(true);
         Ok(ledger)
     }
 
@@ -270,26 +331,46 @@ impl Ledger {
     }
 
     fn tampered(&self, seq: u64, offset: u64, reason: Tamper) -> append::Error {
-        append::Error::Tampered { path: self.path.clone(), seq, offset, reason }
+        append::Error::Tampered {
+            path: self.path.clone(),
+            seq,
+            offset,
+            reason,
+        }
     }
 
     /// The locked part of every append.
-    fn commit(&mut self, entries: &[Entry]) -> Result<(Vec<Appended>, Vec<Recovery>), append::Error> {
-        let file = OpenOptions::new().read(true).append(true).open(&self.path).map_err(self.io("open"))?;
+    fn commit(
+        &mut self,
+        entries: &[Entry],
+    ) -> Result<(Vec<Appended>, Vec<Recovery>), append::Error> {
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .open(&self.path)
+            .map_err(self.io("open"))?;
         let file = lock(file, FlockArg::LockExclusive).map_err(self.io("lock"))?;
         let meta = file.metadata().map_err(self.io("stat"))?;
         if meta.permissions().readonly() {
-            return Err(append::Error::ReadOnly { path: self.path.clone() });
+            return Err(append::Error::ReadOnly {
+                path: self.path.clone(),
+            });
         }
         let mut len = meta.len();
         if let Some(torn) = self.catch_up(&file, len)? {
             self.quarantine(&file, torn, len)?;
-            file.set_len(torn).map_err(self.io("cut the torn tail of"))?;
+            file.set_len(torn)
+                .map_err(self.io("cut the torn tail of"))?;
             file.sync_data().map_err(self.io("sync"))?;
             len = torn;
             self.check_pending = true;
         }
-        let pending = if self.check_pending { self.pending_quarantines().map_err(self.io("list quarantine of"))? } else { Vec::new() };
+        let pending = if self.check_pending {
+            self.pending_quarantines()
+                .map_err(self.io("list quarantine of"))?
+        } else {
+            Vec::new()
+        };
         if entries.is_empty() && pending.is_empty() {
             return Ok((Vec::new(), Vec::new()));
         }
@@ -302,8 +383,17 @@ impl Ledger {
             let ts = chain.last_ts.map_or(ts, |last| ts.max(last));
             let offset = len + buf.len() as u64;
             let hash = encode_record(buf, chain.next_seq, &chain.prev, &ts, body);
-            let record = Appended { seq: chain.next_seq, hash, ts, offset };
-            chain = Chain { next_seq: chain.next_seq + 1, prev: hash, last_ts: Some(ts) };
+            let record = Appended {
+                seq: chain.next_seq,
+                hash,
+                ts,
+                offset,
+            };
+            chain = Chain {
+                next_seq: chain.next_seq + 1,
+                prev: hash,
+                last_ts: Some(ts),
+            };
             record
         };
         for p in &pending {
@@ -315,7 +405,11 @@ impl Ledger {
                 ..Default::default()
             };
             let entry = Entry::event(&data)
-                .map_err(|e| append::Error::Io { path: self.path.clone(), op: "record recovery in", source: io::Error::other(e) })?
+                .map_err(|e| append::Error::Io {
+                    path: self.path.clone(),
+                    op: "record recovery in",
+                    source: io::Error::other(e),
+                })?
                 .actor(LEDGER_ACTOR);
             appended.push(push(&mut buf, &entry.body(LEDGER_ACTOR), now));
         }
@@ -328,16 +422,28 @@ impl Ledger {
         // lock, so no reader ever sees half a record that nobody will complete.
         if let Err(source) = (&*file).write_all(&buf) {
             let rolled_back = file.set_len(len).and_then(|()| file.sync_data()).is_ok();
-            return Err(append::Error::Write { path: self.path.clone(), rolled_back, source });
+            return Err(append::Error::Write {
+                path: self.path.clone(),
+                rolled_back,
+                source,
+            });
         }
         if self.options.durability != Durability::Never || !pending.is_empty() {
             if let Err(source) = file.sync_data() {
                 let rolled_back = file.set_len(len).and_then(|()| file.sync_data()).is_ok();
-                return Err(append::Error::Sync { path: self.path.clone(), rolled_back, source });
+                return Err(append::Error::Sync {
+                    path: self.path.clone(),
+                    rolled_back,
+                    source,
+                });
             }
         }
         if let Some(last) = appended.last() {
-            self.frontier = Frontier { chain, last_start: last.offset, end: len + buf.len() as u64 };
+            self.frontier = Frontier {
+                chain,
+                last_start: last.offset,
+                end: len + buf.len() as u64,
+            };
         }
         let mut recovered = Vec::with_capacity(pending.len());
         for (p, record) in pending.into_iter().zip(appended.iter()) {
@@ -345,7 +451,12 @@ impl Ledger {
             // The record is durable; a failed rename only means another handle may record the
             // same quarantined tail once more.
             let _ = std::fs::rename(&p.path, &final_path);
-            recovered.push(Recovery { offset: p.offset, bytes: p.bytes, quarantine: final_path, record: *record });
+            recovered.push(Recovery {
+                offset: p.offset,
+                bytes: p.bytes,
+                quarantine: final_path,
+                record: *record,
+            });
         }
         if !recovered.is_empty() {
             let _ = sync_dir(&self.quarantine_dir());
@@ -362,12 +473,20 @@ impl Ledger {
         let f = self.frontier;
         let last_seq = f.chain.next_seq.saturating_sub(1);
         if len < f.end {
-            return Err(self.tampered(last_seq, len, Tamper::Truncated { expected: f.end, found: len }));
+            return Err(self.tampered(
+                last_seq,
+                len,
+                Tamper::Truncated {
+                    expected: f.end,
+                    found: len,
+                },
+            ));
         }
         if f.end > f.last_start {
             let size = usize::try_from(f.end - f.last_start).unwrap_or(usize::MAX);
             let mut bytes = vec![0u8; size];
-            file.read_exact_at(&mut bytes, f.last_start).map_err(self.io("read"))?;
+            file.read_exact_at(&mut bytes, f.last_start)
+                .map_err(self.io("read"))?;
             if scan_alone(&bytes, &finder()).map(|s| s.hash) != Some(f.chain.prev) {
                 return Err(self.tampered(last_seq, f.last_start, Tamper::Changed));
             }
@@ -375,14 +494,23 @@ impl Ledger {
         if len == f.end {
             return Ok(None);
         }
-        let walker = Walker::new(file.try_clone().map_err(self.io("read"))?, f.end, len, f.chain);
+        let walker = Walker::new(
+            file.try_clone().map_err(self.io("read"))?,
+            f.end,
+            len,
+            f.chain,
+        );
         match walk_frontier(walker, f) {
             Ok((frontier, torn)) => {
                 self.frontier = frontier;
                 Ok(torn)
             }
             Err(Walk::Io(e)) => Err(self.io("read")(e)),
-            Err(Walk::Bad { seq, offset, reason }) => Err(self.tampered(seq, offset, reason)),
+            Err(Walk::Bad {
+                seq,
+                offset,
+                reason,
+            }) => Err(self.tampered(seq, offset, reason)),
         }
     }
 
@@ -393,20 +521,35 @@ impl Ledger {
             let path = path.to_path_buf();
             move |source| append::Error::Quarantine { path, source }
         };
-        let mut bytes = vec![0u8; usize::try_from(len - offset).unwrap_or(usize::MAX)];
-        file.read_exact_at(&mut bytes, offset).map_err(self.io("read"))?;
+        let mut bytes =
+            vec![0u8; usize::try_from(len.saturating_sub(offset)).unwrap_or(usize::MAX)];
+        file.read_exact_at(&mut bytes, offset)
+            .map_err(self.io("read"))?;
         std::fs::create_dir_all(&dir).map_err(q(&dir))?;
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
         let path = dir.join(format!("{}.{offset}.{nanos}.pending", self.file_name()));
-        let mut out = OpenOptions::new().write(true).create_new(true).mode(0o644).open(&path).map_err(q(&path))?;
-        out.write_all(&bytes).and_then(|()| out.sync_all()).map_err(q(&path))?;
+        let mut out = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .open(&path)
+            .map_err(q(&path))?;
+        out.write_all(&bytes)
+            .and_then(|()| out.sync_all())
+            .map_err(q(&path))?;
         sync_dir(&dir).map_err(q(&dir))?;
         let _ = sync_dir(parent_dir(&self.path));
         Ok(())
     }
 
     fn file_name(&self) -> String {
-        self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "ledger".to_owned())
+        self.path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "ledger".to_owned())
     }
 
     /// Quarantined tails whose `recovered` record is not written yet.
@@ -422,7 +565,10 @@ impl Ledger {
         for entry in entries {
             let entry = entry?;
             let name = entry.file_name().to_string_lossy().into_owned();
-            let Some(stem) = name.strip_prefix(&prefix).and_then(|r| r.strip_suffix(".pending")) else {
+            let Some(stem) = name
+                .strip_prefix(&prefix)
+                .and_then(|r| r.strip_suffix(".pending"))
+            else {
                 continue;
             };
             let Some((offset, nanos)) = stem.split_once('.') else {
@@ -456,14 +602,19 @@ impl Ledger {
         let (base_seq, since) = self.checkpointed.unwrap_or((0, self.opened_at));
         let head = self.frontier.chain.next_seq.saturating_sub(1);
         let new = head.saturating_sub(base_seq);
-        (opts.every_records > 0 && new >= opts.every_records) || (!opts.every.is_zero() && new > 0 && since.elapsed() >= opts.every)
+        (opts.every_records > 0 && new >= opts.every_records)
+            || (!opts.every.is_zero() && new > 0 && since.elapsed() >= opts.every)
     }
 
     /// Checkpoints the head on this writer's ref ([`Options::checkpoint_ref`]) in `repo` and,
     /// when a new checkpoint commit was made, appends a `checkpoint` record saying so.
-    pub fn checkpoint(&mut self, repo: &GitRepo) -> Result<Option<crate::Checkpoint>, crate::checkpoint::Error> {
+    pub fn checkpoint(
+        &mut self,
+        repo: &GitRepo,
+    ) -> Result<Option<crate::Checkpoint>, crate::checkpoint::Error> {
         let ref_name = self.options.checkpoint_ref();
-        let made = crate::checkpoint::checkpoint(&self.path, repo, &ref_name, &self.options.writer)?;
+        let made =
+            crate::checkpoint::checkpoint(&self.path, repo, &ref_name, &self.options.writer)?;
         if let Some(cp) = &made {
             if cp.new_records > 0 {
                 let data = events::Checkpoint {
@@ -474,15 +625,22 @@ impl Ledger {
                     ..Default::default()
                 };
                 let entry = Entry::event(&data)
-                    .map_err(|e| crate::checkpoint::Error::Record(Box::new(append::Error::Io {
-                        path: self.path.clone(),
-                        op: "record a checkpoint in",
-                        source: io::Error::other(e),
-                    })))?
+                    .map_err(|e| {
+                        crate::checkpoint::Error::Record(Box::new(append::Error::Io {
+                            path: self.path.clone(),
+                            op: "record a checkpoint in",
+                            source: io::Error::other(e),
+                        }))
+                    })?
                     .actor(LEDGER_ACTOR);
-                self.append(&entry).map_err(|e| crate::checkpoint::Error::Record(Box::new(e)))?;
+                let record = self
+                    .append(&entry)
+                    .map_err(|e| crate::checkpoint::Error::Record(Box::new(e)))?;
+                // The `checkpoint` record itself does not make the next checkpoint due.
+                self.checkpointed = Some((record.seq, Instant::now()));
+            } else {
+                self.checkpointed = Some((cp.head.seq, Instant::now()));
             }
-            self.checkpointed = Some((cp.head.seq, Instant::now()));
         }
         Ok(made)
     }
@@ -498,19 +656,42 @@ struct Pending {
 
 pub(crate) enum Walk {
     Io(io::Error),
-    Bad { seq: u64, offset: u64, reason: Tamper },
+    Bad {
+        seq: u64,
+        offset: u64,
+        reason: Tamper,
+    },
 }
 
 /// Walks to the end, returning the new frontier and the offset of a torn tail.
-fn walk_frontier(mut walker: Walker, mut frontier: Frontier) -> Result<(Frontier, Option<u64>), Walk> {
+fn walk_frontier(
+    mut walker: Walker,
+    mut frontier: Frontier,
+) -> Result<(Frontier, Option<u64>), Walk> {
     loop {
         match walker.next_step().map_err(Walk::Io)? {
-            Step::Record { offset, scanned, .. } => {
-                frontier = Frontier { chain: walker.chain, last_start: offset, end: offset + scanned.len as u64 };
+            Step::Record {
+                offset, scanned, ..
+            } => {
+                frontier = Frontier {
+                    chain: walker.chain,
+                    last_start: offset,
+                    end: offset + scanned.len as u64,
+                };
             }
             Step::End => return Ok((frontier, None)),
             Step::Torn { offset } => return Ok((frontier, Some(offset))),
-            Step::Bad { offset, seq, reason } => return Err(Walk::Bad { seq, offset, reason }),
+            Step::Bad {
+                offset,
+                seq,
+                reason,
+            } => {
+                return Err(Walk::Bad {
+                    seq,
+                    offset,
+                    reason,
+                });
+            }
         }
     }
 }
@@ -545,14 +726,20 @@ fn tail_frontier(file: &File, len: u64) -> Result<Option<Frontier>, Walk> {
                 let offset = lo + start as u64;
                 return match scan_alone(&buf[start..end], &finder_fwd()) {
                     Some(s) => Ok(Some(Frontier {
-                        chain: Chain { next_seq: s.seq + 1, prev: s.hash, last_ts: Some(s.ts) },
+                        chain: Chain {
+                            next_seq: s.seq + 1,
+                            prev: s.hash,
+                            last_ts: Some(s.ts),
+                        },
                         last_start: offset,
                         end: offset + s.len as u64,
                     })),
                     None => Err(Walk::Bad {
                         seq: 0,
                         offset,
-                        reason: Tamper::Malformed("the last complete record does not verify"),
+                        reason: Tamper::Malformed {
+                            what: "the last complete record does not verify",
+                        },
                     }),
                 };
             }
@@ -560,7 +747,13 @@ fn tail_frontier(file: &File, len: u64) -> Result<Option<Frontier>, Walk> {
             return Ok(None);
         }
         if lo == 0 {
-            return Err(Walk::Bad { seq: 1, offset: 0, reason: Tamper::Malformed("the file does not start with a record") });
+            return Err(Walk::Bad {
+                seq: 1,
+                offset: 0,
+                reason: Tamper::Malformed {
+                    what: "the file does not start with a record",
+                },
+            });
         }
         window = window.saturating_mul(4);
     }

@@ -70,7 +70,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-mod batch;
+pub mod batch;
 pub mod checkpoint;
 pub mod entry;
 mod errors;
@@ -98,16 +98,11 @@ pub use hash::{HASH_CONTEXT, InvalidHash, RecordHash};
 pub use kind::{InvalidKind, Kind};
 pub use ledger::{Appended, Head, LEDGER_ACTOR, Ledger, QUARANTINE_DIR, Recovery};
 pub use options::{
-    BatchOptions, CheckpointOptions, DEFAULT_REF_PREFIX, Durability, InvalidOptions, OpenCheck, Options, default_path,
-    default_writer, valid_writer,
+    BatchOptions, CheckpointOptions, DEFAULT_REF_PREFIX, Durability, InvalidOptions, OpenCheck,
+    Options, default_path, default_writer, valid_writer,
 };
-pub use read::{FollowFrom, Follower, Filter, Record, Records, records, tail};
+pub use read::{Filter, FollowFrom, Follower, Record, Records, records, tail};
 pub use remote::{pull, push};
 pub use time::{InvalidTimestamp, Timestamp};
 pub use verify::{Anchor, Outcome, Report, Tamper, VerifyOptions, verify};
 pub use writers::{LocalLedger, WriterRecord, read_writers};
-
-/// Batch writer errors.
-pub mod batch_error {
-    pub use crate::batch::Error;
-}

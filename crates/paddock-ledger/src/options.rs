@@ -29,7 +29,10 @@ pub struct BatchOptions {
 
 impl Default for BatchOptions {
     fn default() -> Self {
-        BatchOptions { max_records: 256, max_delay: Duration::from_millis(20) }
+        BatchOptions {
+            max_records: 256,
+            max_delay: Duration::from_millis(20),
+        }
     }
 }
 
@@ -116,7 +119,9 @@ impl Options {
             return Err(InvalidOptions::Writer(self.writer.clone()));
         }
         if !valid_ref_prefix(&self.checkpoint.ref_prefix) {
-            return Err(InvalidOptions::RefPrefix(self.checkpoint.ref_prefix.clone()));
+            return Err(InvalidOptions::RefPrefix(
+                self.checkpoint.ref_prefix.clone(),
+            ));
         }
         if self.batch.max_records == 0 {
             return Err(InvalidOptions::BatchSize);
@@ -136,7 +141,9 @@ pub enum InvalidOptions {
     )]
     Writer(String),
     /// The ref prefix is not under `refs/`.
-    #[error("checkpoint ref prefix {0:?} is not a ref prefix: use one under refs/, such as refs/paddock/ledger")]
+    #[error(
+        "checkpoint ref prefix {0:?} is not a ref prefix: use one under refs/, such as refs/paddock/ledger"
+    )]
     RefPrefix(String),
     /// `batch.max_records` is zero.
     #[error("batch.max_records is 0: use at least 1")]
@@ -148,7 +155,8 @@ pub fn valid_writer(writer: &str) -> bool {
     let b = writer.as_bytes();
     !b.is_empty()
         && b.len() <= 64
-        && b.iter().all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
+        && b.iter()
+            .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
         && !matches!(b[0], b'.' | b'-')
         && !writer.contains("..")
         && !writer.ends_with(".lock")
@@ -159,15 +167,25 @@ pub(crate) fn valid_ref_prefix(prefix: &str) -> bool {
     prefix.starts_with("refs/")
         && !prefix.ends_with('/')
         && !prefix.contains("//")
-        && prefix.split('/').all(|part| part == "refs" || valid_writer(part))
+        && prefix
+            .split('/')
+            .all(|part| part == "refs" || valid_writer(part))
 }
 
 /// The host name, made a valid writer id (`localhost` if there is none).
 pub fn default_writer() -> String {
-    let host = nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default();
+    let host = nix::unistd::gethostname()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let mut id: String = host
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
         .take(64)
         .collect();
     while id.starts_with(['.', '-']) {
@@ -179,7 +197,11 @@ pub fn default_writer() -> String {
     while id.contains("..") {
         id = id.replace("..", ".");
     }
-    if valid_writer(&id) { id } else { "localhost".to_owned() }
+    if valid_writer(&id) {
+        id
+    } else {
+        "localhost".to_owned()
+    }
 }
 
 /// The default ledger path: `<git common dir>/paddock/ledger.yaml`.
@@ -196,7 +218,17 @@ mod tests {
         for ok in ["host", "build-01.example.com", "A_b"] {
             assert!(valid_writer(ok), "{ok}");
         }
-        for bad in ["", ".x", "-x", "a..b", "a.lock", "a/b", "a b", "x.", &"a".repeat(65)] {
+        for bad in [
+            "",
+            ".x",
+            "-x",
+            "a..b",
+            "a.lock",
+            "a/b",
+            "a b",
+            "x.",
+            &"a".repeat(65),
+        ] {
             assert!(!valid_writer(bad), "{bad}");
         }
         assert!(valid_writer(&default_writer()));
@@ -213,6 +245,10 @@ mod tests {
     #[test]
     fn defaults_validate() {
         assert_eq!(Options::default().validate(), Ok(()));
-        assert!(Options::default().checkpoint_ref().starts_with("refs/paddock/ledger/"));
+        assert!(
+            Options::default()
+                .checkpoint_ref()
+                .starts_with("refs/paddock/ledger/")
+        );
     }
 }

@@ -75,17 +75,23 @@ impl Record {
     /// The data as the typed event of its kind.
     pub fn decode<E: Event>(&self) -> Result<E, DecodeError> {
         if self.kind != E::KIND {
-            return Err(DecodeError::WrongKind { seq: self.seq, expected: E::KIND, found: self.kind.clone() });
+            return Err(DecodeError::WrongKind {
+                seq: self.seq,
+                expected: E::KIND,
+                found: self.kind.clone(),
+            });
         }
         self.data_as()
     }
 
     /// The data as any deserializable type.
     pub fn data_as<T: DeserializeOwned>(&self) -> Result<T, DecodeError> {
-        serde_json::from_value(Value::Object(self.data.clone())).map_err(|source| DecodeError::Data {
-            seq: self.seq,
-            kind: self.kind.clone(),
-            source,
+        serde_json::from_value(Value::Object(self.data.clone())).map_err(|source| {
+            DecodeError::Data {
+                seq: self.seq,
+                kind: self.kind.clone(),
+                source,
+            }
         })
     }
 }
@@ -126,7 +132,10 @@ impl Filter {
     /// Whether `record` passes.
     pub fn matches(&self, record: &Record) -> bool {
         self.kind.as_deref().is_none_or(|k| record.kind.matches(k))
-            && self.session.as_deref().is_none_or(|s| record.session.as_deref() == Some(s))
+            && self
+                .session
+                .as_deref()
+                .is_none_or(|s| record.session.as_deref() == Some(s))
             && self.since.is_none_or(|t| record.ts >= t)
     }
 }
@@ -204,12 +213,27 @@ enum Next {
 }
 
 fn next_record(walker: &mut Walker, path: &Path) -> Result<Next, Error> {
-    let step = walker.next_step().map_err(|source| Error::Io { path: path.to_path_buf(), op: "read", source })?;
+    let step = walker.next_step().map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        op: "read",
+        source,
+    })?;
     match step {
-        Step::Record { offset, bytes, .. } => Ok(Next::Record(Box::new(to_record(path, offset, bytes)?))),
+        Step::Record { offset, bytes, .. } => {
+            Ok(Next::Record(Box::new(to_record(path, offset, bytes)?)))
+        }
         Step::End => Ok(Next::End),
         Step::Torn { offset } => Ok(Next::Torn(offset)),
-        Step::Bad { offset, seq, reason } => Err(Error::Tampered { path: path.to_path_buf(), seq, offset, reason }),
+        Step::Bad {
+            offset,
+            seq,
+            reason,
+        } => Err(Error::Tampered {
+            path: path.to_path_buf(),
+            seq,
+            offset,
+            reason,
+        }),
     }
 }
 
@@ -229,12 +253,24 @@ fn open_snapshot(path: &Path) -> Result<(File, u64), Error> {
 /// [`Error::Tampered`]; a torn tail just ends it (see [`Records::torn_tail`]).
 pub fn records(path: &Path, filter: Filter) -> Result<Records, Error> {
     let (file, len) = open_snapshot(path)?;
-    Ok(Records { path: path.to_path_buf(), walker: Walker::new(file, 0, len, Chain::START), filter, done: false, torn: None })
+    Ok(Records {
+        path: path.to_path_buf(),
+        walker: Walker::new(file, 0, len, Chain::START),
+        filter,
+        done: false,
+        torn: None,
+    })
 }
 
 /// Verified records carried in memory (a writer's replicated ledger), oldest first.
 pub(crate) fn records_in(label: &Path, bytes: Vec<u8>, filter: Filter) -> Records {
-    Records { path: label.to_path_buf(), walker: Walker::over_bytes(bytes), filter, done: false, torn: None }
+    Records {
+        path: label.to_path_buf(),
+        walker: Walker::over_bytes(bytes),
+        filter,
+        done: false,
+        torn: None,
+    }
 }
 
 /// Iterator returned by [`records()`].
@@ -371,7 +407,10 @@ impl Follower {
                 path: self.path.clone(),
                 seq: self.walker.chain.next_seq.saturating_sub(1),
                 offset: len,
-                reason: Tamper::Truncated { expected: at, found: len },
+                reason: Tamper::Truncated {
+                    expected: at,
+                    found: len,
+                },
             });
         }
         self.walker.extend_to(len);

@@ -89,7 +89,13 @@ fn check(remote: &str, prefix: &str) -> Result<String, Error> {
 /// refused: [`Error::Rejected`] lists them.
 pub fn push(repo: &GitRepo, remote: &str, prefix: &str) -> Result<SyncReport, Error> {
     let refspec = check(remote, prefix)?;
-    let args = ["push", "--porcelain", "--no-verify", remote, refspec.as_str()];
+    let args = [
+        "push",
+        "--porcelain",
+        "--no-verify",
+        remote,
+        refspec.as_str(),
+    ];
     let output = repo.output(&args, None, &[])?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let mut report = SyncReport::default();
@@ -97,18 +103,28 @@ pub fn push(repo: &GitRepo, remote: &str, prefix: &str) -> Result<SyncReport, Er
     for line in stdout.lines() {
         // <flag> TAB <from>:<to> TAB <summary>
         let mut parts = line.splitn(3, '\t');
-        let (Some(flag), Some(spec), summary) = (parts.next(), parts.next(), parts.next().unwrap_or("")) else {
+        let (Some(flag), Some(spec), summary) =
+            (parts.next(), parts.next(), parts.next().unwrap_or(""))
+        else {
             continue;
         };
-        let Some((_, to)) = spec.split_once(':') else { continue };
+        let Some((_, to)) = spec.split_once(':') else {
+            continue;
+        };
         let ref_name = to.to_owned();
         let status = match flag {
             "*" => RefStatus::Created,
             " " => RefStatus::FastForward,
             "=" => RefStatus::UpToDate,
             "!" => {
-                let reason = summary.trim_start_matches("[rejected]").trim().trim_matches(|c| c == '(' || c == ')');
-                refused.push(Rejection { ref_name, reason: reason.to_owned() });
+                let reason = summary
+                    .trim_start_matches("[rejected]")
+                    .trim()
+                    .trim_matches(|c| c == '(' || c == ')');
+                refused.push(Rejection {
+                    ref_name,
+                    reason: reason.to_owned(),
+                });
                 continue;
             }
             _ => continue,
@@ -116,7 +132,11 @@ pub fn push(repo: &GitRepo, remote: &str, prefix: &str) -> Result<SyncReport, Er
         report.refs.push(RefUpdate { ref_name, status });
     }
     if !refused.is_empty() {
-        return Err(Error::Rejected { remote: remote.to_owned(), refused, report });
+        return Err(Error::Rejected {
+            remote: remote.to_owned(),
+            refused,
+            report,
+        });
     }
     if !output.status.success() {
         return Err(Error::Git(repo.failed(&args, &output)));
@@ -130,7 +150,15 @@ pub fn push(repo: &GitRepo, remote: &str, prefix: &str) -> Result<SyncReport, Er
 /// left as it was.
 pub fn pull(repo: &GitRepo, remote: &str, prefix: &str) -> Result<SyncReport, Error> {
     let refspec = check(remote, prefix)?;
-    let args = ["fetch", "--porcelain", "--no-tags", "--no-write-fetch-head", "--no-auto-gc", remote, refspec.as_str()];
+    let args = [
+        "fetch",
+        "--porcelain",
+        "--no-tags",
+        "--no-write-fetch-head",
+        "--no-auto-gc",
+        remote,
+        refspec.as_str(),
+    ];
     let output = repo.output(&args, None, &[])?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let mut report = SyncReport::default();
@@ -138,7 +166,8 @@ pub fn pull(repo: &GitRepo, remote: &str, prefix: &str) -> Result<SyncReport, Er
     for line in stdout.lines() {
         // <flag> SP <old> SP <new> SP <local ref>
         let mut parts = line.splitn(4, ' ');
-        let (Some(flag), Some(old), Some(new), Some(local)) = (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some(flag), Some(old), Some(new), Some(local)) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             continue;
         };
@@ -149,11 +178,15 @@ pub fn pull(repo: &GitRepo, remote: &str, prefix: &str) -> Result<SyncReport, Er
             "=" => RefStatus::UpToDate,
             "!" => {
                 // Ahead (the remote's tip is in our history) or diverged?
-                let ancestor = repo.output(&["merge-base", "--is-ancestor", new, old], None, &[])?;
+                let ancestor =
+                    repo.output(&["merge-base", "--is-ancestor", new, old], None, &[])?;
                 if ancestor.status.success() {
                     RefStatus::LocalAhead
                 } else {
-                    refused.push(Rejection { ref_name, reason: "non-fast-forward".to_owned() });
+                    refused.push(Rejection {
+                        ref_name,
+                        reason: "non-fast-forward".to_owned(),
+                    });
                     continue;
                 }
             }
@@ -162,11 +195,18 @@ pub fn pull(repo: &GitRepo, remote: &str, prefix: &str) -> Result<SyncReport, Er
         report.refs.push(RefUpdate { ref_name, status });
     }
     if !refused.is_empty() {
-        return Err(Error::Rejected { remote: remote.to_owned(), refused, report });
+        return Err(Error::Rejected {
+            remote: remote.to_owned(),
+            refused,
+            report,
+        });
     }
     // git fetch exits non-zero for the refs it refused; when each of those was only behind
     // ours, that is not a failure.
-    let explained = report.refs.iter().any(|r| r.status == RefStatus::LocalAhead);
+    let explained = report
+        .refs
+        .iter()
+        .any(|r| r.status == RefStatus::LocalAhead);
     if !output.status.success() && !explained {
         return Err(Error::Git(repo.failed(&args, &output)));
     }

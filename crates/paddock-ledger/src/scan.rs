@@ -9,8 +9,8 @@ use std::os::unix::fs::FileExt;
 use memchr::memmem::Finder;
 
 use crate::format::{
-    HASH_LINE, HASH_LINE_LEN, HASH_LINE_NEEDLE, RECORD_START, data_line, header_line_ok, inline_data, prev_line,
-    seq_line, ts_line,
+    HASH_LINE, HASH_LINE_LEN, HASH_LINE_NEEDLE, RECORD_START, data_line, header_line_ok,
+    inline_data, prev_line, seq_line, ts_line,
 };
 use crate::hash::{RecordHash, is_hex};
 use crate::time::{Timestamp, is_shape_prefix};
@@ -29,7 +29,11 @@ pub(crate) struct Chain {
 
 impl Chain {
     /// Before the first record.
-    pub(crate) const START: Chain = Chain { next_seq: 1, prev: RecordHash::GENESIS, last_ts: None };
+    pub(crate) const START: Chain = Chain {
+        next_seq: 1,
+        prev: RecordHash::GENESIS,
+        last_ts: None,
+    };
 
     pub(crate) fn advance(&mut self, scanned: &Scanned) {
         self.next_seq = scanned.seq + 1;
@@ -76,7 +80,9 @@ pub(crate) fn scan(buf: &[u8], eof: bool, chain: &Chain, finder: &Finder<'_>) ->
         } else if is_torn_prefix(buf) {
             Scan::Torn
         } else {
-            Scan::Bad(Tamper::Malformed("the last record is incomplete but is not a torn write"))
+            Scan::Bad(Tamper::Malformed {
+                what: "the last record is incomplete but is not a torn write",
+            })
         }
     };
     let Some(nl) = finder.find(buf) else {
@@ -90,37 +96,63 @@ pub(crate) fn scan(buf: &[u8], eof: bool, chain: &Chain, finder: &Finder<'_>) ->
     let hex = &buf[line + HASH_LINE.len()..end - 1];
     let recorded = match RecordHash::from_hex(hex) {
         Some(h) if buf[end - 1] == b'\n' => h,
-        _ => return Scan::Bad(Tamper::Malformed("the hash line is not `# b3:` and 64 lowercase hex digits")),
+        _ => {
+            return Scan::Bad(Tamper::Malformed {
+                what: "the hash line is not `# b3:` and 64 lowercase hex digits",
+            });
+        }
     };
     let body = &buf[..line];
     let Some(header) = body.strip_prefix(RECORD_START) else {
-        return Scan::Bad(Tamper::Malformed("the record does not start with a `---` line"));
+        return Scan::Bad(Tamper::Malformed {
+            what: "the record does not start with a `---` line",
+        });
     };
     let computed = RecordHash::of_record(body);
     if computed != recorded {
         return Scan::Bad(Tamper::HashMismatch { recorded, computed });
     }
     let Some((seq, rest)) = seq_line(header) else {
-        return Scan::Bad(Tamper::Malformed("the second line is not `seq: <number>`"));
+        return Scan::Bad(Tamper::Malformed {
+            what: "the second line is not `seq: <number>`",
+        });
     };
     if seq != chain.next_seq {
-        return Scan::Bad(Tamper::SeqMismatch { expected: chain.next_seq, found: seq });
+        return Scan::Bad(Tamper::SeqMismatch {
+            expected: chain.next_seq,
+            found: seq,
+        });
     }
     let Some((prev, rest)) = prev_line(rest) else {
-        return Scan::Bad(Tamper::Malformed("the third line is not `prev: b3:<hash>`"));
+        return Scan::Bad(Tamper::Malformed {
+            what: "the third line is not `prev: b3:<hash>`",
+        });
     };
     if prev != chain.prev {
-        return Scan::Bad(Tamper::BrokenLink { expected: chain.prev, found: prev });
+        return Scan::Bad(Tamper::BrokenLink {
+            expected: chain.prev,
+            found: prev,
+        });
     }
     let Some((ts, _)) = ts_line(rest) else {
-        return Scan::Bad(Tamper::Malformed("the fourth line is not `ts: <RFC 3339 time>`"));
+        return Scan::Bad(Tamper::Malformed {
+            what: "the fourth line is not `ts: <RFC 3339 time>`",
+        });
     };
     if let Some(previous) = chain.last_ts
         && ts < previous
     {
-        return Scan::Bad(Tamper::TimeOrder { previous, found: ts });
+        return Scan::Bad(Tamper::TimeOrder {
+            previous,
+            found: ts,
+        });
     }
-    Scan::Record(Scanned { len: end, seq, hash: recorded, ts })
+    Scan::Record(Scanned {
+        len: end,
+        seq,
+        hash: recorded,
+        ts,
+    })
 }
 
 /// Reads `seq` and `prev` of a record without knowing the chain before it, and verifies it on
@@ -129,7 +161,11 @@ pub(crate) fn scan_alone(bytes: &[u8], finder: &Finder<'_>) -> Option<Scanned> {
     let header = bytes.strip_prefix(RECORD_START)?;
     let (seq, rest) = seq_line(header)?;
     let (prev, _) = prev_line(rest)?;
-    let chain = Chain { next_seq: seq, prev, last_ts: None };
+    let chain = Chain {
+        next_seq: seq,
+        prev,
+        last_ts: None,
+    };
     match scan(bytes, true, &chain, finder) {
         Scan::Record(s) if s.len == bytes.len() => Some(s),
         _ => None,
@@ -181,12 +217,18 @@ pub(crate) fn is_torn_prefix(tail: &[u8]) -> bool {
     }
     match state {
         Line::Start => b"---".starts_with(p),
-        Line::Seq => prefix_then(p, b"seq: ", |d| d.len() <= 20 && d.iter().all(u8::is_ascii_digit)),
-        Line::Prev => prefix_then(p, b"prev: b3:", |h| h.len() <= 64 && h.iter().all(|&c| is_hex(c))),
+        Line::Seq => prefix_then(p, b"seq: ", |d| {
+            d.len() <= 20 && d.iter().all(u8::is_ascii_digit)
+        }),
+        Line::Prev => prefix_then(p, b"prev: b3:", |h| {
+            h.len() <= 64 && h.iter().all(|&c| is_hex(c))
+        }),
         Line::Ts => prefix_then(p, b"ts: ", is_shape_prefix),
         Line::Headers => {
             let key_end = memchr::memchr(b':', p).unwrap_or(p.len());
-            p[..key_end].iter().all(|&c| c.is_ascii_lowercase() || c == b'_')
+            p[..key_end]
+                .iter()
+                .all(|&c| c.is_ascii_lowercase() || c == b'_')
         }
         Line::DataBlock => p.starts_with(b"  ") || p == b" " || hash_line_prefix(p),
         Line::AfterData => hash_line_prefix(p),
@@ -195,23 +237,37 @@ pub(crate) fn is_torn_prefix(tail: &[u8]) -> bool {
 
 /// `p` is a prefix of `lead`, or `lead` followed by something `rest_ok` accepts.
 fn prefix_then(p: &[u8], lead: &[u8], rest_ok: impl Fn(&[u8]) -> bool) -> bool {
-    if p.len() <= lead.len() { lead.starts_with(p) } else { p.starts_with(lead) && rest_ok(&p[lead.len()..]) }
+    if p.len() <= lead.len() {
+        lead.starts_with(p)
+    } else {
+        p.starts_with(lead) && rest_ok(&p[lead.len()..])
+    }
 }
 
 fn hash_line_prefix(p: &[u8]) -> bool {
-    prefix_then(p, HASH_LINE, |h| h.len() <= 64 && h.iter().all(|&c| is_hex(c)))
+    prefix_then(p, HASH_LINE, |h| {
+        h.len() <= 64 && h.iter().all(|&c| is_hex(c))
+    })
 }
 
 /// One step of a [`Walker`].
 pub(crate) enum Step<'a> {
     /// A verified record and its bytes.
-    Record { offset: u64, bytes: &'a [u8], scanned: Scanned },
+    Record {
+        offset: u64,
+        bytes: &'a [u8],
+        scanned: Scanned,
+    },
     /// The end, after a complete record.
     End,
     /// A torn last record starting at `offset`.
     Torn { offset: u64 },
     /// Damage in the record that starts at `offset` and should carry `seq`.
-    Bad { offset: u64, seq: u64, reason: Tamper },
+    Bad {
+        offset: u64,
+        seq: u64,
+        reason: Tamper,
+    },
 }
 
 const CHUNK: usize = 1 << 20;
@@ -263,7 +319,16 @@ impl Walker {
     }
 
     fn over(file: Source, start: u64, end: u64, chain: Chain) -> Walker {
-        Walker { file, pos: start, end, filled_to: start, buf: Vec::new(), head: 0, chain, finder: finder() }
+        Walker {
+            file,
+            pos: start,
+            end,
+            filled_to: start,
+            buf: Vec::new(),
+            head: 0,
+            chain,
+            finder: finder(),
+        }
     }
 
     /// The offset of the next record (after the last one returned).
@@ -283,12 +348,17 @@ impl Walker {
             self.buf.drain(..self.head);
             self.head = 0;
         }
-        let want = usize::try_from(self.end - self.filled_to).unwrap_or(usize::MAX).min(CHUNK.max(self.buf.len()));
+        let want = usize::try_from(self.end.saturating_sub(self.filled_to))
+            .unwrap_or(usize::MAX)
+            .min(CHUNK.max(self.buf.len()));
         let at = self.buf.len();
         self.buf.resize(at + want, 0);
         let mut got = 0;
         while got < want {
-            match self.file.read_at(&mut self.buf[at + got..], self.filled_to + got as u64) {
+            match self
+                .file
+                .read_at(&mut self.buf[at + got..], self.filled_to + got as u64)
+            {
                 Ok(0) => break,
                 Ok(n) => got += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -323,11 +393,19 @@ impl Walker {
                 self.head += scanned.len;
                 self.pos += scanned.len as u64;
                 self.chain.advance(&scanned);
-                Step::Record { offset, bytes: &self.buf[start..start + scanned.len], scanned }
+                Step::Record {
+                    offset,
+                    bytes: &self.buf[start..start + scanned.len],
+                    scanned,
+                }
             }
             Scan::End => Step::End,
             Scan::Torn => Step::Torn { offset: self.pos },
-            Scan::Bad(reason) => Step::Bad { offset: self.pos, seq: self.chain.next_seq, reason },
+            Scan::Bad(reason) => Step::Bad {
+                offset: self.pos,
+                seq: self.chain.next_seq,
+                reason,
+            },
             Scan::NeedMore => Step::End,
         })
     }
@@ -403,7 +481,51 @@ mod tests {
             let mut copy = two.clone();
             copy[at] ^= 0x01;
             let (n, bad, torn) = walk(&copy);
-            assert!(bad.is_some() && !torn && n == 1, "flip at {at}: {n} {bad:?} {torn}");
+            assert!(
+                bad.is_some() && !torn && n == 1,
+                "flip at {at}: {n} {bad:?} {torn}"
+            );
+        }
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        let base = ledger(4);
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut rand = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n.max(1) as u64) as usize
+        };
+        for _ in 0..3000 {
+            let mut bytes = base.clone();
+            for _ in 0..1 + rand(4) {
+                if bytes.is_empty() {
+                    break;
+                }
+                match rand(4) {
+                    0 => {
+                        let at = rand(bytes.len());
+                        bytes[at] = rand(256) as u8;
+                    }
+                    1 => {
+                        let at = rand(bytes.len());
+                        bytes.insert(at, [b'\n', b'#', b'-', b' ', b'"', b':'][rand(6)]);
+                    }
+                    2 => {
+                        let at = rand(bytes.len());
+                        bytes.remove(at);
+                    }
+                    _ => bytes.truncate(rand(bytes.len())),
+                }
+            }
+            let mut walker = Walker::over_bytes(bytes.clone());
+            while let Ok(Step::Record { bytes, .. }) = walker.next_step() {
+                let _ = crate::format::parse_record(bytes);
+            }
+            let _ = is_torn_prefix(&bytes);
+            let _ = scan_alone(&bytes, &finder());
         }
     }
 }

@@ -65,7 +65,13 @@ fn shape_ok(b: &[u8], partial: bool) -> bool {
     if b.len() > TS_LEN || (!partial && b.len() != TS_LEN) {
         return false;
     }
-    b.iter().zip(SHAPE.iter()).all(|(&c, &s)| if s == b'd' { c.is_ascii_digit() } else { c == s })
+    b.iter().zip(SHAPE.iter()).all(|(&c, &s)| {
+        if s == b'd' {
+            c.is_ascii_digit()
+        } else {
+            c == s
+        }
+    })
 }
 
 pub(crate) fn has_shape(b: &[u8]) -> bool {
@@ -136,7 +142,10 @@ mod tests {
     fn parses_and_round_trips() {
         let t: Timestamp = "2025-11-22T03:25:00.5Z".parse().expect("valid time");
         assert_eq!(t.as_str(), "2025-11-22T03:25:00.500000000Z");
-        assert_eq!(Timestamp::from_system_time(t.to_system_time().expect("real date")), t);
+        assert_eq!(
+            Timestamp::from_system_time(t.to_system_time().expect("real date")),
+            t
+        );
         assert!("yesterday".parse::<Timestamp>().is_err());
     }
 

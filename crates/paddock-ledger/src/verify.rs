@@ -16,7 +16,10 @@ use crate::time::Timestamp;
 #[non_exhaustive]
 pub enum Tamper {
     /// The bytes do not have the record layout.
-    Malformed(&'static str),
+    Malformed {
+        /// What is wrong with them.
+        what: &'static str,
+    },
     /// The hash line does not match the record's bytes.
     HashMismatch {
         /// The hash line's value.
@@ -75,32 +78,51 @@ pub enum Tamper {
 impl std::fmt::Display for Tamper {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Tamper::Malformed(what) => write!(f, "malformed: {what}"),
+            Tamper::Malformed { what } => write!(f, "malformed: {what}"),
             Tamper::HashMismatch { recorded, computed } => {
-                write!(f, "the record's bytes hash to {computed}, its hash line says {recorded} (edited)")
+                write!(
+                    f,
+                    "the record's bytes hash to {computed}, its hash line says {recorded} (edited)"
+                )
             }
             Tamper::BrokenLink { expected, found } => {
-                write!(f, "prev is {found}, the previous record's hash is {expected} (chain broken)")
+                write!(
+                    f,
+                    "prev is {found}, the previous record's hash is {expected} (chain broken)"
+                )
             }
             Tamper::SeqMismatch { expected, found } => write!(
                 f,
                 "seq is {found} where {expected} should follow (a record was deleted, duplicated or reordered)"
             ),
             Tamper::TimeOrder { previous, found } => {
-                write!(f, "ts {found} is earlier than the previous record's {previous}")
+                write!(
+                    f,
+                    "ts {found} is earlier than the previous record's {previous}"
+                )
             }
-            Tamper::CheckpointMismatch { checkpoint_seq, commit } => write!(
+            Tamper::CheckpointMismatch {
+                checkpoint_seq,
+                commit,
+            } => write!(
                 f,
                 "differs from checkpoint {commit} (which anchors records up to {checkpoint_seq}): \
                  the file was rewritten after it was checkpointed"
             ),
-            Tamper::ShorterThanCheckpoint { checkpoint_seq, commit, records } => write!(
+            Tamper::ShorterThanCheckpoint {
+                checkpoint_seq,
+                commit,
+                records,
+            } => write!(
                 f,
                 "the file has {records} records but checkpoint {commit} anchors {checkpoint_seq}: \
                  it was truncated after it was checkpointed"
             ),
             Tamper::Truncated { expected, found } => {
-                write!(f, "the file is {found} bytes, shorter than the {expected} already verified")
+                write!(
+                    f,
+                    "the file is {found} bytes, shorter than the {expected} already verified"
+                )
             }
             Tamper::Changed => write!(f, "the last record verified by this writer has changed"),
         }
@@ -178,7 +200,12 @@ pub struct VerifyOptions {
 impl VerifyOptions {
     /// Verify against `ref_name` in `repo` too.
     pub fn anchor(repo: GitRepo, ref_name: impl Into<String>) -> VerifyOptions {
-        VerifyOptions { anchor: Some(Anchor { repo, ref_name: ref_name.into() }) }
+        VerifyOptions {
+            anchor: Some(Anchor {
+                repo,
+                ref_name: ref_name.into(),
+            }),
+        }
     }
 }
 
@@ -206,7 +233,7 @@ pub enum Error {
         ref_name: String,
         /// Why.
         #[source]
-        source: AnchorError,
+        source: Box<AnchorError>,
     },
 }
 
@@ -217,16 +244,28 @@ pub enum Error {
 /// lock, so a concurrent append is never mistaken for a torn tail.
 pub fn verify(path: &Path, options: &VerifyOptions) -> Result<Report, Error> {
     let checkpoint = match &options.anchor {
-        Some(anchor) => read_head(&anchor.repo, &anchor.ref_name).map_err(|source| Error::Anchor {
-            path: path.to_path_buf(),
-            ref_name: anchor.ref_name.clone(),
-            source,
-        })?,
+        Some(anchor) => {
+            read_head(&anchor.repo, &anchor.ref_name).map_err(|source| Error::Anchor {
+                path: path.to_path_buf(),
+                ref_name: anchor.ref_name.clone(),
+                source: Box::new(source),
+            })?
+        }
         None => None,
     };
-    let mut report = verify_refined(path, options.anchor.as_ref().map(|a| (&a.repo, a.ref_name.as_str())), checkpoint.as_ref())?;
-    report.not_checkpointed =
-        options.anchor.as_ref().map(|_| report.records.saturating_sub(checkpoint.as_ref().map_or(0, |c| c.seq)));
+    let mut report = verify_refined(
+        path,
+        options
+            .anchor
+            .as_ref()
+            .map(|a| (&a.repo, a.ref_name.as_str())),
+        checkpoint.as_ref(),
+    )?;
+    report.not_checkpointed = options.anchor.as_ref().map(|_| {
+        report
+            .records
+            .saturating_sub(checkpoint.as_ref().map_or(0, |c| c.seq))
+    });
     report.checkpoint = checkpoint;
     Ok(report)
 }
@@ -240,14 +279,20 @@ pub(crate) fn verify_refined(
 ) -> Result<Report, Error> {
     let mut report = verify_against(path, checkpoint)?;
     if let (Some((repo, ref_name)), Some(cp)) = (anchor, checkpoint)
-        && let Outcome::Tampered { reason: Tamper::CheckpointMismatch { .. }, .. } = report.outcome
+        && let Outcome::Tampered {
+            reason: Tamper::CheckpointMismatch { .. },
+            ..
+        } = report.outcome
         && let Ok(anchored) = checkpointed_bytes(repo, ref_name, &cp.commit)
         && let Ok(Some((seq, offset, before))) = first_difference(path, &anchored)
     {
         report.outcome = Outcome::Tampered {
             first_bad_seq: seq,
             byte_offset: offset,
-            reason: Tamper::CheckpointMismatch { checkpoint_seq: cp.seq, commit: cp.commit.clone() },
+            reason: Tamper::CheckpointMismatch {
+                checkpoint_seq: cp.seq,
+                commit: cp.commit.clone(),
+            },
         };
         report.records = seq.saturating_sub(1);
         report.head = before;
@@ -256,7 +301,10 @@ pub(crate) fn verify_refined(
 }
 
 /// The walk of [`verify()`], with the checkpointed head to compare against.
-pub(crate) fn verify_against(path: &Path, checkpoint: Option<&CheckpointHead>) -> Result<Report, Error> {
+pub(crate) fn verify_against(
+    path: &Path,
+    checkpoint: Option<&CheckpointHead>,
+) -> Result<Report, Error> {
     let io_err = |op| {
         let path = path.to_path_buf();
         move |source| Error::Io { path, op, source }
@@ -267,9 +315,17 @@ pub(crate) fn verify_against(path: &Path, checkpoint: Option<&CheckpointHead>) -
     let mut head = None;
     let outcome = loop {
         match walker.next_step().map_err(io_err("read"))? {
-            Step::Record { offset, scanned, .. } => {
+            Step::Record {
+                offset, scanned, ..
+            } => {
                 let end = offset + scanned.len as u64;
-                head = Some(Head { seq: scanned.seq, hash: scanned.hash, ts: scanned.ts, offset, end });
+                head = Some(Head {
+                    seq: scanned.seq,
+                    hash: scanned.hash,
+                    ts: scanned.ts,
+                    offset,
+                    end,
+                });
                 if let Some(cp) = checkpoint
                     && scanned.seq == cp.seq
                     && (scanned.hash != cp.hash || end != cp.end)
@@ -277,24 +333,46 @@ pub(crate) fn verify_against(path: &Path, checkpoint: Option<&CheckpointHead>) -
                     break Outcome::Tampered {
                         first_bad_seq: cp.seq,
                         byte_offset: offset,
-                        reason: Tamper::CheckpointMismatch { checkpoint_seq: cp.seq, commit: cp.commit.clone() },
+                        reason: Tamper::CheckpointMismatch {
+                            checkpoint_seq: cp.seq,
+                            commit: cp.commit.clone(),
+                        },
                     };
                 }
             }
             Step::End => break Outcome::Ok,
-            Step::Torn { offset } => break Outcome::TornTail { offset, bytes: len - offset },
-            Step::Bad { offset, seq, reason } => {
-                break Outcome::Tampered { first_bad_seq: seq, byte_offset: offset, reason };
+            Step::Torn { offset } => {
+                break Outcome::TornTail {
+                    offset,
+                    bytes: len.saturating_sub(offset),
+                };
+            }
+            Step::Bad {
+                offset,
+                seq,
+                reason,
+            } => {
+                break Outcome::Tampered {
+                    first_bad_seq: seq,
+                    byte_offset: offset,
+                    reason,
+                };
             }
         }
     };
     let records = head.map_or(0, |h| h.seq);
     let outcome = match (checkpoint, &outcome) {
-        (Some(cp), Outcome::Ok | Outcome::TornTail { .. }) if records < cp.seq => Outcome::Tampered {
-            first_bad_seq: records + 1,
-            byte_offset: head.map_or(0, |h| h.end),
-            reason: Tamper::ShorterThanCheckpoint { checkpoint_seq: cp.seq, commit: cp.commit.clone(), records },
-        },
+        (Some(cp), Outcome::Ok | Outcome::TornTail { .. }) if records < cp.seq => {
+            Outcome::Tampered {
+                first_bad_seq: records + 1,
+                byte_offset: head.map_or(0, |h| h.end),
+                reason: Tamper::ShorterThanCheckpoint {
+                    checkpoint_seq: cp.seq,
+                    commit: cp.commit.clone(),
+                    records,
+                },
+            }
+        }
         _ => outcome,
     };
     let records = match &outcome {
@@ -306,7 +384,15 @@ pub(crate) fn verify_against(path: &Path, checkpoint: Option<&CheckpointHead>) -
     {
         head = None;
     }
-    Ok(Report { path: path.to_path_buf(), outcome, records, bytes: len, head, checkpoint: None, not_checkpointed: None })
+    Ok(Report {
+        path: path.to_path_buf(),
+        outcome,
+        records,
+        bytes: len,
+        head,
+        checkpoint: None,
+        not_checkpointed: None,
+    })
 }
 
 /// The first record of the file whose bytes differ from `anchored` (seq, offset), and the
@@ -319,17 +405,85 @@ fn first_difference(path: &Path, anchored: &[u8]) -> io::Result<Option<(u64, u64
     let mut before = None;
     loop {
         match walker.next_step()? {
-            Step::Record { offset, bytes, scanned } => {
+            Step::Record {
+                offset,
+                bytes,
+                scanned,
+            } => {
                 let theirs = anchored.get(at..at + bytes.len());
                 if theirs != Some(bytes) {
                     return Ok(Some((scanned.seq, offset, before)));
                 }
                 at += bytes.len();
                 let end = offset + scanned.len as u64;
-                before = Some(Head { seq: scanned.seq, hash: scanned.hash, ts: scanned.ts, offset, end });
+                before = Some(Head {
+                    seq: scanned.seq,
+                    hash: scanned.hash,
+                    ts: scanned.ts,
+                    offset,
+                    end,
+                });
             }
             Step::Bad { offset, seq, .. } => return Ok(Some((seq, offset, before))),
             Step::End | Step::Torn { .. } => return Ok(None),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn reports_serialize_to_json() {
+        let hash = RecordHash::GENESIS;
+        let outcomes = [
+            Outcome::Ok,
+            Outcome::TornTail {
+                offset: 10,
+                bytes: 3,
+            },
+            Outcome::Tampered {
+                first_bad_seq: 2,
+                byte_offset: 9,
+                reason: Tamper::Malformed { what: "x" },
+            },
+            Outcome::Tampered {
+                first_bad_seq: 2,
+                byte_offset: 9,
+                reason: Tamper::HashMismatch {
+                    recorded: hash,
+                    computed: hash,
+                },
+            },
+            Outcome::Tampered {
+                first_bad_seq: 2,
+                byte_offset: 9,
+                reason: Tamper::Changed,
+            },
+        ];
+        for outcome in outcomes {
+            let report = Report {
+                path: "l.yaml".into(),
+                outcome,
+                records: 1,
+                bytes: 2,
+                head: None,
+                checkpoint: None,
+                not_checkpointed: None,
+            };
+            let json = serde_json::to_value(&report).expect("serializes");
+            assert!(json["outcome"]["outcome"].is_string(), "{json}");
+        }
+        let json = serde_json::to_value(Tamper::SeqMismatch {
+            expected: 3,
+            found: 2,
+        })
+        .expect("serializes");
+        assert_eq!(
+            json,
+            serde_json::json!({"kind": "seq_mismatch", "expected": 3, "found": 2})
+        );
     }
 }

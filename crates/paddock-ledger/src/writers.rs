@@ -46,7 +46,7 @@ pub enum Error {
         writer: String,
         /// What is wrong.
         #[source]
-        source: read::Error,
+        source: Box<read::Error>,
     },
     /// A writer's newest checkpoint does not name the last record its commits carry.
     #[error(
@@ -77,7 +77,10 @@ pub fn read_writers(
     }
     let mut all = Vec::new();
     for (ref_name, commit) in repo.refs_under(prefix)? {
-        let Some(writer) = ref_name.strip_prefix(prefix).and_then(|r| r.strip_prefix('/')) else {
+        let Some(writer) = ref_name
+            .strip_prefix(prefix)
+            .and_then(|r| r.strip_prefix('/'))
+        else {
             continue;
         };
         if writer.contains('/') {
@@ -93,21 +96,40 @@ pub fn read_writers(
         let mut last_seq = 0;
         let label = PathBuf::from(&ref_name);
         for record in records_in(&label, bytes, Filter::new()) {
-            let record = record.map_err(|source| Error::Read { writer: writer.clone(), source })?;
+            let record = record.map_err(|source| Error::Read {
+                writer: writer.clone(),
+                source: Box::new(source),
+            })?;
             last_seq = record.seq;
             if filter.matches(&record) {
-                all.push(WriterRecord { writer: writer.clone(), record });
+                all.push(WriterRecord {
+                    writer: writer.clone(),
+                    record,
+                });
             }
         }
         if last_seq != head.seq {
-            return Err(Error::Inconsistent { ref_name, expected_seq: head.seq, found_seq: last_seq });
+            return Err(Error::Inconsistent {
+                ref_name,
+                expected_seq: head.seq,
+                found_seq: last_seq,
+            });
         }
     }
     if let Some(local) = local {
-        let iter = records(local.path, filter.clone()).map_err(|source| Error::Read { writer: local.writer.to_owned(), source })?;
+        let iter = records(local.path, filter.clone()).map_err(|source| Error::Read {
+            writer: local.writer.to_owned(),
+            source: Box::new(source),
+        })?;
         for record in iter {
-            let record = record.map_err(|source| Error::Read { writer: local.writer.to_owned(), source })?;
-            all.push(WriterRecord { writer: local.writer.to_owned(), record });
+            let record = record.map_err(|source| Error::Read {
+                writer: local.writer.to_owned(),
+                source: Box::new(source),
+            })?;
+            all.push(WriterRecord {
+                writer: local.writer.to_owned(),
+                record,
+            });
         }
     }
     all.sort_by(|a, b| {

@@ -3,24 +3,35 @@
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
-use paddock_ledger::{BatchOptions, Durability, Ledger, Options, VerifyOptions, batch_error, verify};
+use paddock_ledger::{BatchOptions, Durability, Ledger, Options, VerifyOptions, batch, verify};
 use pretty_assertions::assert_eq;
 
 use super::common::{entry, opts};
 
 fn batch_opts(max_records: usize, max_delay: Duration) -> Options {
-    Options { durability: Durability::Batch, batch: BatchOptions { max_records, max_delay }, ..opts() }
+    Options {
+        durability: Durability::Batch,
+        batch: BatchOptions {
+            max_records,
+            max_delay,
+        },
+        ..opts()
+    }
 }
 
 fn count(path: &std::path::Path) -> u64 {
-    verify(path, &VerifyOptions::default()).expect("verify").records
+    verify(path, &VerifyOptions::default())
+        .expect("verify")
+        .records
 }
 
 #[test]
 fn flushes_when_full_and_on_finish() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("ledger.yaml");
-    let batch = Ledger::open(&path, batch_opts(10, Duration::from_secs(3600))).expect("open").batch();
+    let batch = Ledger::open(&path, batch_opts(10, Duration::from_secs(3600)))
+        .expect("open")
+        .batch();
     for i in 0..25 {
         batch.push(entry(i)).expect("push");
     }
@@ -35,7 +46,9 @@ fn flushes_when_full_and_on_finish() {
 fn flushes_after_the_delay_without_more_pushes() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("ledger.yaml");
-    let batch = Ledger::open(&path, batch_opts(1000, Duration::from_millis(20))).expect("open").batch();
+    let batch = Ledger::open(&path, batch_opts(1000, Duration::from_millis(20)))
+        .expect("open")
+        .batch();
     batch.push(entry(1)).expect("push");
     let start = Instant::now();
     while count(&path) == 0 {
@@ -50,7 +63,9 @@ fn flushes_on_drop() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("ledger.yaml");
     {
-        let batch = Ledger::open(&path, batch_opts(1000, Duration::from_secs(3600))).expect("open").batch();
+        let batch = Ledger::open(&path, batch_opts(1000, Duration::from_secs(3600)))
+            .expect("open")
+            .batch();
         for i in 0..3 {
             batch.push(entry(i)).expect("push");
         }
@@ -62,15 +77,23 @@ fn flushes_on_drop() {
 fn a_failed_flush_refuses_everything_after() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("ledger.yaml");
-    let batch = Ledger::open(&path, batch_opts(2, Duration::from_secs(3600))).expect("open").batch();
+    let batch = Ledger::open(&path, batch_opts(2, Duration::from_secs(3600)))
+        .expect("open")
+        .batch();
     batch.push(entry(1)).expect("push");
     batch.push(entry(2)).expect("push");
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).expect("chmod");
     batch.push(entry(3)).expect("buffered");
-    assert!(matches!(batch.push(entry(4)), Err(batch_error::Error::Append { lost: 2, .. })));
+    assert!(matches!(
+        batch.push(entry(4)),
+        Err(batch::Error::Append { lost: 2, .. })
+    ));
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
-    assert!(matches!(batch.push(entry(5)), Err(batch_error::Error::Failed { lost: 2, .. })));
-    assert!(matches!(batch.flush(), Err(batch_error::Error::Failed { .. })));
+    assert!(matches!(
+        batch.push(entry(5)),
+        Err(batch::Error::Failed { lost: 2, .. })
+    ));
+    assert!(matches!(batch.flush(), Err(batch::Error::Failed { .. })));
     assert_eq!(count(&path), 2);
 }
 
@@ -78,7 +101,9 @@ fn a_failed_flush_refuses_everything_after() {
 fn batches_from_threads_keep_each_threads_order() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("ledger.yaml");
-    let batch = Ledger::open(&path, batch_opts(7, Duration::from_millis(1))).expect("open").batch();
+    let batch = Ledger::open(&path, batch_opts(7, Duration::from_millis(1)))
+        .expect("open")
+        .batch();
     std::thread::scope(|s| {
         for t in 0..4u64 {
             let batch = &batch;

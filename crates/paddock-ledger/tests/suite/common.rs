@@ -9,14 +9,21 @@ use tempfile::TempDir;
 
 /// Options for tests: no fsync (speed), a fixed writer id.
 pub fn opts() -> Options {
-    Options { durability: Durability::Never, writer: "test-writer".into(), ..Options::default() }
+    Options {
+        durability: Durability::Never,
+        writer: "test-writer".into(),
+        ..Options::default()
+    }
 }
 
 /// A simple entry numbered `n`.
 pub fn entry(n: u64) -> Entry {
-    Entry::new(Kind::DenyCommand, &serde_json::json!({"command": format!("rm -rf /{n}"), "n": n, "rule": "rm-rf"}))
-        .expect("valid entry")
-        .session(format!("s-{}", n % 3))
+    Entry::new(
+        Kind::DenyCommand,
+        &serde_json::json!({"command": format!("rm -rf /{n}"), "n": n, "rule": "rm-rf"}),
+    )
+    .expect("valid entry")
+    .session(format!("s-{}", n % 3))
 }
 
 /// A temp dir with a ledger of `n` records at `<dir>/ledger.yaml`.
@@ -40,7 +47,10 @@ pub fn all_records(path: &Path) -> Vec<Record> {
 
 /// Byte ranges of the records of a valid ledger.
 pub fn ranges(path: &Path) -> Vec<std::ops::Range<usize>> {
-    all_records(path).iter().map(|r| r.offset as usize..(r.offset + r.len) as usize).collect()
+    all_records(path)
+        .iter()
+        .map(|r| r.offset as usize..(r.offset + r.len) as usize)
+        .collect()
 }
 
 /// Appends a hand-made record (`rest` = every line after `ts:`), hashed properly, so tests can
@@ -72,7 +82,11 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
         .env_remove("GIT_WORK_TREE")
         .output()
         .expect("git runs");
-    assert!(out.status.success(), "git {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
@@ -86,6 +100,12 @@ pub fn init_repo(parent: &Path, name: &str) -> PathBuf {
 pub fn child(test: &str) -> Command {
     let exe = std::env::current_exe().expect("test binary path");
     let mut cmd = Command::new(exe);
-    cmd.args([test, "--exact", "--ignored", "--nocapture", "--test-threads=1"]);
+    cmd.args([
+        test,
+        "--exact",
+        "--ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ]);
     cmd
 }

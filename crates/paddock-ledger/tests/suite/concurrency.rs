@@ -21,7 +21,10 @@ fn eight_processes_append_at_once_and_every_record_is_there_once() {
                 .env("PADDOCK_LEDGER_TEST_PATH", &path)
                 .env("PADDOCK_LEDGER_TEST_PROC", p.to_string())
                 .env("PADDOCK_LEDGER_TEST_COUNT", EACH.to_string())
-                .env("PADDOCK_LEDGER_TEST_BATCH", if p % 2 == 0 { "0" } else { "1" })
+                .env(
+                    "PADDOCK_LEDGER_TEST_BATCH",
+                    if p % 2 == 0 { "0" } else { "1" },
+                )
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
@@ -61,16 +64,37 @@ fn child_appender() {
     let Some(path) = std::env::var_os("PADDOCK_LEDGER_TEST_PATH") else {
         return;
     };
-    let var = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<u64>().ok()).expect("env");
-    let (proc_id, count, batch) =
-        (var("PADDOCK_LEDGER_TEST_PROC"), var("PADDOCK_LEDGER_TEST_COUNT"), var("PADDOCK_LEDGER_TEST_BATCH") == 1);
+    let var = |k: &str| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .expect("env")
+    };
+    let (proc_id, count, batch) = (
+        var("PADDOCK_LEDGER_TEST_PROC"),
+        var("PADDOCK_LEDGER_TEST_COUNT"),
+        var("PADDOCK_LEDGER_TEST_BATCH") == 1,
+    );
     let options = Options {
-        durability: if batch { Durability::Batch } else { Durability::Never },
-        batch: paddock_ledger::BatchOptions { max_records: 16, max_delay: std::time::Duration::from_millis(2) },
+        durability: if batch {
+            Durability::Batch
+        } else {
+            Durability::Never
+        },
+        batch: paddock_ledger::BatchOptions {
+            max_records: 16,
+            max_delay: std::time::Duration::from_millis(2),
+        },
         ..opts()
     };
     let ledger = Ledger::open(&path, options).expect("open");
-    let make = |n: u64| Entry::new(Kind::DenyWrite, &serde_json::json!({"proc": proc_id, "n": n})).expect("entry");
+    let make = |n: u64| {
+        Entry::new(
+            Kind::DenyWrite,
+            &serde_json::json!({"proc": proc_id, "n": n}),
+        )
+        .expect("entry")
+    };
     if batch {
         let batch = ledger.batch();
         for n in 0..count {

@@ -3,7 +3,9 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use paddock_ledger::{Durability, Entry, Kind, Ledger, Options, VerifyOptions, append, open, verify};
+use paddock_ledger::{
+    Durability, Entry, Kind, Ledger, Options, VerifyOptions, append, open, verify,
+};
 use pretty_assertions::assert_eq;
 
 use super::common::{child, entry, ledger_with, opts};
@@ -15,9 +17,18 @@ fn read_only_ledger_refuses_and_writes_nothing() {
     let before = std::fs::read(&path).expect("read");
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).expect("chmod");
 
-    assert!(matches!(ledger.append(&entry(3)), Err(append::Error::ReadOnly { .. })));
-    assert!(matches!(ledger.recover(), Err(append::Error::ReadOnly { .. })));
-    assert!(matches!(Ledger::open(&path, opts()), Err(open::Error::ReadOnly { .. })));
+    assert!(matches!(
+        ledger.append(&entry(3)),
+        Err(append::Error::ReadOnly { .. })
+    ));
+    assert!(matches!(
+        ledger.recover(),
+        Err(append::Error::ReadOnly { .. })
+    ));
+    assert!(matches!(
+        Ledger::open(&path, opts()),
+        Err(open::Error::ReadOnly { .. })
+    ));
     let batch = Ledger::open(&path, opts()).map(Ledger::batch);
     assert!(batch.is_err());
     assert_eq!(std::fs::read(&path).expect("read"), before);
@@ -39,7 +50,11 @@ fn read_only_directory_refuses_to_create_a_ledger() {
 
 /// Bytes an append of `big_entry()` adds, roughly (it must cross the size limit).
 fn big_entry() -> Entry {
-    Entry::new(Kind::TurnPin, &serde_json::json!({"turn": "t", "role": "r", "blob": "x".repeat(6000)})).expect("entry")
+    Entry::new(
+        Kind::TurnPin,
+        &serde_json::json!({"turn": "t", "role": "r", "blob": "x".repeat(6000)}),
+    )
+    .expect("entry")
 }
 
 #[test]
@@ -54,7 +69,10 @@ fn a_short_write_on_a_full_disk_is_removed() {
     }
     let before = std::fs::read(&path).expect("read");
     let limit_blocks = before.len() / 1024 + 1;
-    assert!(limit_blocks * 1024 < before.len() + 6000, "the write must cross the limit");
+    assert!(
+        limit_blocks * 1024 < before.len() + 6000,
+        "the write must cross the limit"
+    );
 
     let test = "suite::failure::child_appends_over_the_size_limit";
     let exe = child(test);
@@ -69,10 +87,26 @@ fn a_short_write_on_a_full_disk_is_removed() {
         .output()
         .expect("child runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "child failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("RESULT write-error rolled_back=true"), "{stdout}");
-    assert_eq!(std::fs::read(&path).expect("read"), before, "nothing half-written remains");
-    assert!(verify(&path, &VerifyOptions::default()).expect("verify").outcome.is_ok());
+    assert!(
+        out.status.success(),
+        "child failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("RESULT write-error rolled_back=true"),
+        "{stdout}"
+    );
+    assert_eq!(
+        std::fs::read(&path).expect("read"),
+        before,
+        "nothing half-written remains"
+    );
+    assert!(
+        verify(&path, &VerifyOptions::default())
+            .expect("verify")
+            .outcome
+            .is_ok()
+    );
     // Without the limit the same append goes through.
     assert!(ledger.append(&big_entry()).is_ok());
 }
@@ -83,9 +117,20 @@ fn child_appends_over_the_size_limit() {
     let Some(path) = std::env::var_os("PADDOCK_LEDGER_TEST_PATH") else {
         return;
     };
-    let mut ledger = Ledger::open(path, Options { durability: Durability::Always, ..opts() }).expect("open");
+    let mut ledger = Ledger::open(
+        path,
+        Options {
+            durability: Durability::Always,
+            ..opts()
+        },
+    )
+    .expect("open");
     match ledger.append(&big_entry()) {
-        Err(append::Error::Write { rolled_back, source, .. }) => {
+        Err(append::Error::Write {
+            rolled_back,
+            source,
+            ..
+        }) => {
             println!("RESULT write-error rolled_back={rolled_back} ({source})");
         }
         other => println!("RESULT unexpected {other:?}"),

@@ -1,7 +1,9 @@
 //! The file is a YAML stream people (and YAML parsers) can read, and no content can forge a
 //! record boundary or hash line.
 
-use paddock_ledger::{Entry, Filter, Kind, Ledger, RecordHash, VerifyOptions, events, records, verify};
+use paddock_ledger::{
+    Entry, Filter, Kind, Ledger, RecordHash, VerifyOptions, events, records, verify,
+};
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
@@ -22,7 +24,10 @@ struct Doc {
 fn nasty_strings() -> Vec<String> {
     let forged_hash = format!("# b3:{}", "a".repeat(64));
     vec![
-        format!("\n---\nseq: 99\nprev: b3:{}\n{forged_hash}\n", "0".repeat(64)),
+        format!(
+            "\n---\nseq: 99\nprev: b3:{}\n{forged_hash}\n",
+            "0".repeat(64)
+        ),
         format!("x\n{forged_hash}\n---\n"),
         "---".to_owned(),
         "# b3:".to_owned(),
@@ -44,10 +49,20 @@ fn the_file_is_a_yaml_stream_that_matches_what_we_read() {
     let path = dir.path().join("ledger.yaml");
     let mut ledger = Ledger::open(&path, opts()).expect("open");
     for (i, s) in nasty_strings().into_iter().enumerate() {
-        let data = json!({"text": s.clone(), s.clone(): i, "nested": {"list": [s, 1, null, true, 2.5]}});
-        ledger.append(&Entry::new(Kind::Approval, &data).expect("entry").session(format!("s\n{i}")).actor("op\"x")).expect("append");
+        let data =
+            json!({"text": s.clone(), s.clone(): i, "nested": {"list": [s, 1, null, true, 2.5]}});
+        ledger
+            .append(
+                &Entry::new(Kind::Approval, &data)
+                    .expect("entry")
+                    .session(format!("s\n{i}"))
+                    .actor("op\"x"),
+            )
+            .expect("append");
     }
-    ledger.append(&Entry::new(Kind::SessionFinished, &()).expect("entry")).expect("append");
+    ledger
+        .append(&Entry::new(Kind::SessionFinished, &()).expect("entry"))
+        .expect("append");
 
     let text = std::fs::read_to_string(&path).expect("utf-8");
     let docs: Vec<Doc> = serde_saphyr::from_multiple(&text).expect("valid YAML stream");
@@ -60,7 +75,12 @@ fn the_file_is_a_yaml_stream_that_matches_what_we_read() {
         assert_eq!(doc.kind, record.kind.as_str());
         assert_eq!(doc.session, record.session);
         assert_eq!(doc.actor, record.actor);
-        assert_eq!(doc.data, Value::Object(record.data.clone()), "record {}", record.seq);
+        assert_eq!(
+            doc.data,
+            Value::Object(record.data.clone()),
+            "record {}",
+            record.seq
+        );
     }
     // What was written is what is read.
     for (i, s) in nasty_strings().into_iter().enumerate() {
@@ -77,7 +97,14 @@ fn content_cannot_forge_a_boundary_or_a_hash_line() {
     let path = dir.path().join("ledger.yaml");
     let mut ledger = Ledger::open(&path, opts()).expect("open");
     for s in nasty_strings() {
-        ledger.append(&Entry::new(Kind::Approval, &json!({"what": s})).expect("entry").session(s.clone()).actor(s)).expect("append");
+        ledger
+            .append(
+                &Entry::new(Kind::Approval, &json!({"what": s}))
+                    .expect("entry")
+                    .session(s.clone())
+                    .actor(s),
+            )
+            .expect("append");
     }
     let n = nasty_strings().len();
     let text = std::fs::read_to_string(&path).expect("utf-8");
@@ -98,8 +125,15 @@ fn an_example_record_looks_like_the_docs() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("ledger.yaml");
     let mut ledger = Ledger::open(&path, opts()).expect("open");
-    let started = events::SessionStarted { scope: vec!["src/**".into()], mode: "worktree".into(), ..Default::default() };
-    let entry = Entry::event(&started).expect("entry").session("claim-3f9a1c").time("2025-11-22T03:25:00.123456789Z".parse().expect("time"));
+    let started = events::SessionStarted {
+        scope: vec!["src/**".into()],
+        mode: "worktree".into(),
+        ..Default::default()
+    };
+    let entry = Entry::event(&started)
+        .expect("entry")
+        .session("claim-3f9a1c")
+        .time("2025-11-22T03:25:00.123456789Z".parse().expect("time"));
     ledger.append(&entry).expect("append");
     let text = std::fs::read_to_string(&path).expect("read");
     let lines: Vec<&str> = text.lines().collect();
@@ -126,7 +160,15 @@ fn unknown_kinds_and_fields_are_kept_and_verified() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("ledger.yaml");
     let mut ledger = Ledger::open(&path, opts()).expect("open");
-    ledger.append(&Entry::new(Kind::parse("sandbox.degraded").expect("kind"), &json!({"to": "landlock"})).expect("entry")).expect("append");
+    ledger
+        .append(
+            &Entry::new(
+                Kind::parse("sandbox.degraded").expect("kind"),
+                &json!({"to": "landlock"}),
+            )
+            .expect("entry"),
+        )
+        .expect("append");
     let head = ledger.head().expect("head");
     drop(ledger);
 
@@ -139,7 +181,12 @@ fn unknown_kinds_and_fields_are_kept_and_verified() {
     forge(&mut bytes, 3, &h2, ts, rest);
     std::fs::write(&path, &bytes).expect("write");
 
-    assert!(verify(&path, &VerifyOptions::default()).expect("runs").outcome.is_ok());
+    assert!(
+        verify(&path, &VerifyOptions::default())
+            .expect("runs")
+            .outcome
+            .is_ok()
+    );
     let records = all_records(&path);
     assert_eq!(records[0].kind, Kind::Other("sandbox.degraded".into()));
     assert_eq!(records[1].kind.as_str(), "future.thing");
@@ -148,7 +195,10 @@ fn unknown_kinds_and_fields_are_kept_and_verified() {
     assert_eq!(blocked.extra.get("novel"), Some(&json!(7)));
     // And appending after them works.
     let mut ledger = Ledger::open(&path, opts()).expect("open");
-    assert_eq!(ledger.append(&super::common::entry(4)).expect("append").seq, 4);
+    assert_eq!(
+        ledger.append(&super::common::entry(4)).expect("append").seq,
+        4
+    );
     let _ = RecordHash::GENESIS;
 }
 
@@ -164,11 +214,56 @@ fn every_known_event_round_trips() {
         pins: [("tie_break".to_owned(), json!(["b", "a"]))].into(),
         ..Default::default()
     };
-    let lock = events::LockRefused { scope: vec!["docs/**".into()], held_by: "s2".into(), ..Default::default() };
-    ledger.append(&Entry::event(&pin).expect("entry")).expect("append");
-    ledger.append(&Entry::event(&lock).expect("entry")).expect("append");
-    let records: Vec<_> = records(&path, Filter::new()).expect("read").collect::<Result<_, _>>().expect("verifies");
+    let lock = events::LockRefused {
+        scope: vec!["docs/**".into()],
+        held_by: "s2".into(),
+        ..Default::default()
+    };
+    ledger
+        .append(&Entry::event(&pin).expect("entry"))
+        .expect("append");
+    ledger
+        .append(&Entry::event(&lock).expect("entry"))
+        .expect("append");
+    let records: Vec<_> = records(&path, Filter::new())
+        .expect("read")
+        .collect::<Result<_, _>>()
+        .expect("verifies");
     assert_eq!(records[0].decode::<events::TurnPin>().expect("pin"), pin);
-    assert_eq!(records[1].decode::<events::LockRefused>().expect("lock"), lock);
+    assert_eq!(
+        records[1].decode::<events::LockRefused>().expect("lock"),
+        lock
+    );
     assert!(records[0].decode::<events::LockRefused>().is_err());
+}
+
+#[test]
+fn large_records_cross_read_chunks_and_tail_windows() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("ledger.yaml");
+    let mut ledger = Ledger::open(&path, opts()).expect("open");
+    let big = "y".repeat(3 << 20);
+    for i in 0..3 {
+        ledger
+            .append(&Entry::new(Kind::TurnPin, &json!({"i": i, "blob": big})).expect("entry"))
+            .expect("append");
+    }
+    let report = verify(&path, &VerifyOptions::default()).expect("verify");
+    assert!(report.outcome.is_ok());
+    assert_eq!(report.records, 3);
+    assert_eq!(
+        all_records(&path)[2].data["blob"].as_str().map(str::len),
+        Some(3 << 20)
+    );
+    // A tail-only open finds the last record even though it is bigger than its first window.
+    let tail_opts = paddock_ledger::Options {
+        open_check: paddock_ledger::OpenCheck::Tail,
+        ..opts()
+    };
+    let mut ledger = Ledger::open(&path, tail_opts).expect("open");
+    assert_eq!(ledger.head().map(|h| h.seq), Some(3));
+    assert_eq!(
+        ledger.append(&super::common::entry(4)).expect("append").seq,
+        4
+    );
 }
