@@ -1,8 +1,11 @@
 mod approvals;
+mod check;
 mod harness;
 mod install;
+mod ledger;
 mod hooks;
 mod merge;
 mod policy;
 mod sessions;
+mod shell;
 mod watch;

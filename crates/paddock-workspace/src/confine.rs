@@ -82,11 +82,10 @@ impl Workspace {
         let dir = self.session_objects(id);
         let info = dir.join("info");
         std::fs::create_dir_all(&info).map_err(io("cannot create", &info))?;
+        // No `info/alternates` back to the shared store here: the shared store lists this
+        // directory, and a loop is refused by gix. Git inside the sandbox reaches the shared
+        // store through GIT_ALTERNATE_OBJECT_DIRECTORIES.
         let shared = self.repo().common_dir().join("objects");
-        let own_alternates = info.join("alternates");
-        if !own_alternates.exists() {
-            std::fs::write(&own_alternates, format!("{}\n", shared.display())).map_err(io("cannot write", &own_alternates))?;
-        }
         let alternates = shared.join("info").join("alternates");
         let existing = std::fs::read_to_string(&alternates).unwrap_or_default();
         let line = dir.display().to_string();
@@ -142,11 +141,6 @@ impl Workspace {
                 spec.writable.push(dir);
             }
         }
-        for dir in &policy.scratch().system {
-            if Path::new(dir).is_dir() {
-                spec.writable.push(PathBuf::from(dir));
-            }
-        }
         if session.mode == Mode::Worktree {
             spec.writable.push(self.ensure_session_objects(&session.id)?);
             spec.writable.push(common.join("refs"));
@@ -197,6 +191,24 @@ impl Workspace {
                 spec.hidden.push(other.worktree);
             }
         }
+
+        // Temp dirs. Landlock cannot hide part of a granted tree, so a temp dir that holds
+        // another session's worktree (repositories under /tmp) is replaced by a private
+        // directory inside it, which the session's TMPDIR points at.
+        for dir in &policy.scratch().system {
+            let dir = PathBuf::from(dir);
+            if !dir.is_dir() {
+                continue;
+            }
+            let canonical = crate::repo::canonical(&dir);
+            if spec.hidden.iter().any(|h| h.starts_with(&canonical)) {
+                let private = canonical.join(format!("paddock-{}", session.id));
+                std::fs::create_dir_all(&private).map_err(io("cannot create", &private))?;
+                spec.writable.push(private);
+            } else {
+                spec.writable.push(canonical);
+            }
+        }
         Ok(spec)
     }
 
@@ -216,6 +228,11 @@ impl Workspace {
             }
         }
         let allowed: Vec<SandboxMode> = SandboxMode::ALL.iter().copied().filter(|m| *m >= weakest).collect();
+        let private_tmp = spec
+            .writable
+            .iter()
+            .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy() == format!("paddock-{}", session.id)))
+            .cloned();
         let prepared = paddock_sandbox::Prepared::new(&spec, requested, &allowed)?;
         let mut env = vec![
             (crate::guard::SESSION_ENV.to_owned(), session.id.clone()),
@@ -227,6 +244,9 @@ impl Workspace {
                 "GIT_ALTERNATE_OBJECT_DIRECTORIES".to_owned(),
                 self.repo().common_dir().join("objects").display().to_string(),
             ));
+        }
+        if let Some(tmp) = private_tmp {
+            env.push(("TMPDIR".to_owned(), tmp.display().to_string()));
         }
         Ok(Confinement { prepared, requested, env })
     }

@@ -30,6 +30,7 @@ pub mod registry;
 pub mod repo;
 pub mod session;
 pub mod start;
+pub mod turn;
 pub mod watch;
 mod workspace;
 

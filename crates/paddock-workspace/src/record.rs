@@ -95,8 +95,6 @@ pub fn ledger_options(policy: &paddock_policy::Policy) -> paddock_ledger::Option
     options.checkpoint.every_records = l.checkpoint.every_records;
     options.checkpoint.every = l.checkpoint.every;
     options.checkpoint.at_session_end = l.checkpoint.at_session_end;
-    // Commands are short-lived: check the tail on open; `paddock ledger verify` checks it all.
-    options.open_check = paddock_ledger::OpenCheck::Tail;
     options
 }
 
@@ -129,7 +127,9 @@ impl Workspace {
         }
         let mut slot = self.ledger.borrow_mut();
         if slot.is_none() {
-            let ledger = Ledger::open(&path, ledger_options(self.policy()))
+            let mut options = ledger_options(self.policy());
+            options.open_check = self.ledger_check.get();
+            let ledger = Ledger::open(&path, options)
                 .map_err(|e| Error::Open { path: path.clone(), message: e.to_string() })?;
             *slot = Some(ledger);
         }

@@ -32,6 +32,8 @@ pub struct Workspace {
     pub(crate) ledger: std::cell::RefCell<Option<paddock_ledger::Ledger>>,
     /// Set inside a confined session: records and blocks go to the supervisor.
     pub(crate) forward: Option<crate::record::Forward>,
+    /// How much of the ledger its first append verifies.
+    pub(crate) ledger_check: std::cell::Cell<paddock_ledger::OpenCheck>,
 }
 
 impl std::fmt::Debug for Workspace {
@@ -52,7 +54,13 @@ impl Workspace {
     /// A workspace with an explicit policy.
     pub fn with_policy(repo: Repo, policy: Policy) -> Workspace {
         let registry = Registry::new(repo.state_dir());
-        Workspace { repo, policy, registry, ledger: std::cell::RefCell::new(None), forward: None }
+        Workspace { repo, policy, registry, ledger: std::cell::RefCell::new(None), forward: None, ledger_check: std::cell::Cell::new(paddock_ledger::OpenCheck::Full) }
+    }
+
+    /// Verifies only the ledger's last record before appending (for hot paths: hooks, the
+    /// shell); by default the whole chain is verified, so damage anywhere refuses the append.
+    pub fn quick_ledger_check(&self) {
+        self.ledger_check.set(paddock_ledger::OpenCheck::Tail);
     }
 
     /// Sends records and blocks to a supervisor instead of writing them (inside a confined

@@ -50,6 +50,13 @@ pub enum Command {
     Init(InitArgs),
     /// Report the hooks, core.hooksPath and the policy: what works and what to fix.
     Doctor,
+    /// The same as `paddock-sh` (for where only the paddock binary is at hand).
+    #[command(hide = true)]
+    Sh {
+        /// paddock-sh's arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// What the installed git hook shims call (not for people).
     #[command(hide = true)]
     Hook {
@@ -74,6 +81,9 @@ pub enum Command {
         #[arg(long, value_name = "BRANCH")]
         into: Option<String>,
     },
+    /// Decide whether a command may run, without running it: exit 0 allow, 1 deny, 2 error.
+    #[command(after_help = "Examples:\n  paddock check -c 'git reset --hard'\n  paddock check --session claim-1 --json -c 'rm -rf docs'\n  paddock check --format claude-code < payload.json   # a PreToolUse hook")]
+    Check(CheckArgs),
     /// One screen: sessions, scopes, states, ahead/behind, what blocks each, live approvals.
     Status,
     /// Operator overrides, recorded in the ledger; refused inside a session.
@@ -89,8 +99,14 @@ pub enum Command {
         #[arg(long)]
         daemon: bool,
     },
+    /// The tamper-evident ledger: verify, read, checkpoint to git, carry through remotes.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
     /// Run the end-to-end demo on a throw-away repository.
     Demo(DemoArgs),
+    /// Run an agent role as an isolated, pinned turn; replay it.
+    #[command(subcommand)]
+    Turn(crate::commands::turn::TurnCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -197,6 +213,94 @@ pub struct ApproveCommon {
     /// How long it holds, e.g. 30m, 8h.
     #[arg(long, value_name = "DUR", default_value = "8h")]
     pub until: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Check every hash, link, seq and time, and the checkpoint ref. Exit 0 ok, 4 torn tail
+    /// (recoverable), 5 tampered.
+    Verify,
+    /// Print records.
+    #[command(after_help = "Examples:\n  paddock ledger show --session claim-1\n  paddock ledger show --kind deny --since 2026-11-22T00:00:00Z --json\n  paddock ledger show --all-writers")]
+    Show {
+        #[command(flatten)]
+        filter: LedgerFilter,
+        /// Every writer's checkpointed records (pulled from remotes) with this one's, by time.
+        #[arg(long)]
+        all_writers: bool,
+    },
+    /// Print the last records; -f keeps following.
+    Tail {
+        #[command(flatten)]
+        filter: LedgerFilter,
+        /// How many.
+        #[arg(short = 'n', long, default_value_t = 20)]
+        lines: usize,
+        /// Keep printing records as they are appended.
+        #[arg(short = 'f', long)]
+        follow: bool,
+    },
+    /// Print records as the YAML stream they are stored as (or JSON lines with --json).
+    Export {
+        #[command(flatten)]
+        filter: LedgerFilter,
+    },
+    /// Commit the head (and records since the last checkpoint) on this writer's ref.
+    Checkpoint,
+    /// Push the checkpoint refs to a remote, never forced.
+    Push {
+        /// The remote.
+        #[arg(default_value = "origin")]
+        remote: String,
+    },
+    /// Fetch other writers' checkpoint refs from a remote, never forced.
+    Pull {
+        /// The remote.
+        #[arg(default_value = "origin")]
+        remote: String,
+    },
+    /// Cut off a torn last record (kept in quarantine/) and record that it happened.
+    Recover,
+}
+
+#[derive(Debug, Args)]
+pub struct LedgerFilter {
+    /// Only this kind or kinds under it (`deny` matches deny.command).
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Only this session's records.
+    #[arg(long)]
+    pub session: Option<String>,
+    /// Only records at or after this time (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The session to decide for (default: PADDOCK_SESSION, or the worktree --cwd is in).
+    #[arg(long)]
+    pub session: Option<String>,
+    /// Decide as if the command ran in DIR.
+    #[arg(long, value_name = "DIR")]
+    pub cwd: Option<PathBuf>,
+    /// The command line.
+    #[arg(short = 'c', value_name = "CMD", required_unless_present = "format")]
+    pub command: Option<String>,
+    /// Read an agent tool's pre-tool hook payload on stdin and answer in its format.
+    #[arg(long, value_enum, conflicts_with = "command")]
+    pub format: Option<CheckFormat>,
+}
+
+/// Agent tools whose hook payloads `paddock check --format` understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// Claude Code PreToolUse (Bash, Write, Edit, MultiEdit, NotebookEdit, Read, Grep, Glob).
+    ClaudeCode,
+    /// Gemini CLI BeforeTool (run_shell_command, write_file, replace, read_file, ...).
+    Gemini,
+    /// Codex PreToolUse (shell, apply_patch, ...).
+    Codex,
 }
 
 #[derive(Debug, Args)]

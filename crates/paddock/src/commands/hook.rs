@@ -18,6 +18,8 @@ pub fn run(globals: &Globals, name: &str, args: &[String]) -> anyhow::Result<u8>
     }
     let cwd = globals.dir()?;
     let workspace = globals.workspace().context("the paddock hook cannot load the repository, so it refuses")?;
+    // Hooks run on every commit: check the ledger's tail; `paddock ledger verify` checks it all.
+    workspace.quick_ledger_check();
     let env_session = std::env::var(SESSION_ENV).ok();
     let session = workspace.acting_session(&cwd, env_session.as_deref())?;
     let violations = match name {

@@ -1,12 +1,15 @@
 //! One module per command group; each returns the exit code or an error for `main` to render.
 
 mod approve;
+mod check;
 mod demo;
 mod hook;
 mod init;
+mod ledger;
 mod merge;
 mod policy;
 mod session;
+pub mod turn;
 mod watch;
 
 use std::path::PathBuf;
@@ -33,9 +36,14 @@ impl Globals {
         }
     }
 
-    /// Opens the workspace (repository + policy + registry).
+    /// Opens the workspace (repository + policy + registry). Inside a confined session,
+    /// where paddock's own state is read-only, records go through the supervising paddock-sh.
     pub fn workspace(&self) -> anyhow::Result<Workspace> {
-        Ok(Workspace::open(&self.dir()?)?)
+        let mut workspace = Workspace::open(&self.dir()?)?;
+        if let Some(forward) = crate::supervisor::client_from_env() {
+            workspace.forward_to(forward);
+        }
+        Ok(workspace)
     }
 }
 
@@ -45,12 +53,16 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Init(args) => init::run(&globals, args),
         Command::Doctor => init::doctor(&globals),
         Command::Hook { name, args } => hook::run(&globals, &name, &args),
+        Command::Sh { args } => Ok(crate::sh::run_code(args)),
         Command::Session(cmd) => session::run(&globals, cmd),
         Command::Policy(cmd) => policy::run(&globals, cmd),
         Command::Merge { id, into } => merge::merge(&globals, &id, into.as_deref()),
         Command::Status => merge::status(&globals),
+        Command::Check(args) => check::run(&globals, args),
         Command::Approve(cmd) => approve::run(&globals, cmd),
         Command::Watch { session, daemon } => watch::run(&globals, session, daemon),
+        Command::Ledger(cmd) => ledger::run(&globals, cmd),
         Command::Demo(args) => demo::run(&globals, args),
+        Command::Turn(cmd) => turn::run(&globals, cmd),
     }
 }

@@ -1,0 +1,5 @@
+pub mod api;
+pub mod cases;
+pub mod corpus;
+pub mod fuzz;
+pub mod support;
