@@ -62,6 +62,7 @@ pub fn run(globals: &Globals, args: DemoArgs) -> anyhow::Result<u8> {
     demo.step("Outside paddock-sh, a plain git commit of an out-of-scope file is refused by the hooks");
     std::fs::write(claim.join("docs/guide.md"), "# Guide, rewritten by the wrong session\n")?;
     demo.git(&claim, &["add", "docs/guide.md"])?;
+    println!("{} (in project.paddock/claim-1) git commit --no-verify -m 'out of scope'", style.dim("$"));
     demo.show(demo.git_cmd(&claim, &["commit", "-q", "--no-verify", "-m", "out of scope"]))?;
     demo.git(&claim, &["reset", "-q", "HEAD", "docs/guide.md"])?;
     demo.git(&claim, &["checkout", "--", "docs/guide.md"])?;
@@ -85,6 +86,7 @@ pub fn run(globals: &Globals, args: DemoArgs) -> anyhow::Result<u8> {
     demo.step("glance-1 leaves uncommitted work and is cancelled: the work is archived, not lost");
     std::fs::write(glance.join("tests/new.rs"), "// unfinished\n")?;
     demo.paddock(&repo, &["session", "cancel", "glance-1", "--reason", "demo"], 0)?;
+    println!("{} git log --stat -1 refs/paddock/archive/glance-1", style.dim("$"));
     demo.show(demo.git_cmd(&repo, &["log", "--oneline", "--stat", "-1", "refs/paddock/archive/glance-1"]))?;
 
     demo.step("The ledger recorded all of it, hash-chained; checkpoint it to git and verify");

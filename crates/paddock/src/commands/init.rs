@@ -56,14 +56,64 @@ pub fn run(globals: &Globals, args: InitArgs) -> anyhow::Result<u8> {
 }
 
 fn print_hooks(hooks: &[HookReport], dir: &str) {
-    println!("  hooks in {dir}:");
+    println!("hooks in {dir}:");
     for h in hooks {
         let legacy = if h.legacy { " (chains the previous hook, kept as .legacy)" } else { "" };
         println!("    {:<22} {}{legacy}", h.event, h.detail);
     }
 }
 
+#[derive(Serialize)]
+struct DoctorJson {
+    landlock_abi: Option<u32>,
+    user_namespaces: bool,
+    mount_namespaces: bool,
+    seccomp: bool,
+    best_mode: &'static str,
+    policy_prefers: &'static str,
+    policy_requires: &'static str,
+    effective_mode: Option<&'static str>,
+    notes: Vec<String>,
+}
+
+/// `paddock doctor`: the kernel's capabilities and what the policy makes of them, then the hooks.
 pub fn doctor(globals: &Globals) -> anyhow::Result<u8> {
-    let args = InitArgs { check: true, uninstall: false, accept_hooks_path: true };
-    run(globals, args)
+    let workspace = globals.workspace()?;
+    let caps = paddock_sandbox::probe();
+    let isolation = workspace.policy().isolation();
+    let best = caps.best_mode();
+    let prefer = paddock_sandbox::Mode::from_name(isolation.sandbox_prefer.as_str()).unwrap_or(paddock_sandbox::Mode::Full);
+    let require = paddock_sandbox::Mode::from_name(isolation.sandbox_require.as_str()).unwrap_or(paddock_sandbox::Mode::Full);
+    let effective = best.min(prefer);
+    let report = DoctorJson {
+        landlock_abi: caps.landlock_abi,
+        user_namespaces: caps.user_namespaces,
+        mount_namespaces: caps.mount_namespaces,
+        seccomp: caps.seccomp,
+        best_mode: best.as_str(),
+        policy_prefers: prefer.as_str(),
+        policy_requires: require.as_str(),
+        effective_mode: (effective >= require).then(|| effective.as_str()),
+        notes: caps.notes.clone(),
+    };
+    let hooks_ok = {
+        let dir = hooks::hooks_dir(workspace.repo(), true)?;
+        let reports = hooks::check(&dir)?;
+        if !globals.json {
+            println!("kernel:\n{caps}");
+            match report.effective_mode {
+                Some(mode) => println!("sessions run confined as `{mode}` (policy prefers `{}`, requires `{}`)", report.policy_prefers, report.policy_requires),
+                None => println!(
+                    "sessions are REFUSED: the kernel offers `{}`, the policy requires `{}` (an operator may approve a degraded mode per session)",
+                    report.best_mode, report.policy_requires
+                ),
+            }
+            print_hooks(&reports, &dir.path.display().to_string());
+        }
+        reports.iter().all(|h| h.state == HookState::Installed)
+    };
+    if globals.json {
+        crate::output::json(&report)?;
+    }
+    Ok(if hooks_ok && report.effective_mode.is_some() { exit::OK } else { exit::REFUSED })
 }
