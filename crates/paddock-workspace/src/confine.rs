@@ -233,7 +233,8 @@ impl Workspace {
             .iter()
             .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy() == format!("paddock-{}", session.id)))
             .cloned();
-        let prepared = paddock_sandbox::Prepared::new(&spec, requested, &allowed)?;
+        let capabilities = self.capabilities();
+        let prepared = paddock_sandbox::Prepared::with_capabilities(&spec, &capabilities, requested, &allowed)?;
         let mut env = vec![
             (crate::guard::SESSION_ENV.to_owned(), session.id.clone()),
             (CONFINED_ENV.to_owned(), prepared.mode().as_str().to_owned()),
@@ -249,6 +250,70 @@ impl Workspace {
             env.push(("TMPDIR".to_owned(), tmp.display().to_string()));
         }
         Ok(Confinement { prepared, requested, env })
+    }
+}
+
+/// The probe's answer, cached for one boot of one kernel.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CachedCapabilities {
+    boot_id: String,
+    release: String,
+    landlock_abi: Option<u32>,
+    user_namespaces: bool,
+    mount_namespaces: bool,
+    seccomp: bool,
+    notes: Vec<String>,
+}
+
+fn boot_key() -> Option<(String, String)> {
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").ok()?;
+    Some((boot.trim().to_owned(), release.trim().to_owned()))
+}
+
+impl Workspace {
+    /// What the kernel offers. Probing forks a process and creates a namespace, so the answer
+    /// is cached per boot and kernel release in paddock's state (written only by unconfined
+    /// processes). The sandbox test hook always probes afresh. A stale cache cannot make things
+    /// weaker than the kernel: a layer that is gone makes the spawn fail, never run unconfined.
+    pub fn capabilities(&self) -> paddock_sandbox::Capabilities {
+        let simulated = std::env::var_os(paddock_sandbox::SIMULATE_ENV).is_some();
+        let key = boot_key();
+        let path = self.repo().state_dir().join("kernel.yaml");
+        if !simulated
+            && let Some((boot_id, release)) = &key
+            && let Ok(text) = std::fs::read_to_string(&path)
+            && let Ok(cached) = serde_saphyr::from_str::<CachedCapabilities>(&text)
+            && &cached.boot_id == boot_id
+            && &cached.release == release
+        {
+            return paddock_sandbox::Capabilities {
+                landlock_abi: cached.landlock_abi,
+                user_namespaces: cached.user_namespaces,
+                mount_namespaces: cached.mount_namespaces,
+                seccomp: cached.seccomp,
+                notes: cached.notes,
+            };
+        }
+        let capabilities = paddock_sandbox::probe();
+        if !simulated && let Some((boot_id, release)) = key {
+            let cached = CachedCapabilities {
+                boot_id,
+                release,
+                landlock_abi: capabilities.landlock_abi,
+                user_namespaces: capabilities.user_namespaces,
+                mount_namespaces: capabilities.mount_namespaces,
+                seccomp: capabilities.seccomp,
+                notes: capabilities.notes.clone(),
+            };
+            if let Ok(text) = serde_saphyr::to_string(&cached)
+                && let Ok(mut temp) = tempfile::NamedTempFile::new_in(self.repo().state_dir())
+                && std::io::Write::write_all(&mut temp, text.as_bytes()).is_ok()
+            {
+                let _ = temp.persist(&path);
+            }
+        }
+        capabilities
     }
 }
 

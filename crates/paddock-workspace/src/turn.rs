@@ -97,6 +97,9 @@ use crate::Workspace;
 
 use blobs::{BlobRef, Blobs};
 
+#[allow(missing_docs)]
+pub fn tr(what: &str) { if std::env::var_os("PT").is_some() { static T: std::sync::OnceLock<Instant> = std::sync::OnceLock::new(); let t = T.get_or_init(Instant::now); eprintln!("{:>8.3} {what}", t.elapsed().as_secs_f64()*1e3); } }
+
 /// The turn's id (for a replay: the id of the turn it replays).
 pub const TURN_ID_ENV: &str = "PADDOCK_TURN_ID";
 /// The turn's scratch directory (also its `HOME` and `TMPDIR` when isolated).
@@ -775,6 +778,10 @@ pub struct Turn<'w> {
     blobs: Blobs,
     original: Option<Pin>,
     cleanup: Cleanup,
+    /// The session's worktree, opened to read HEAD after the turn (runs only).
+    gix_repo: Option<gix::Repository>,
+    /// What the after-command check needs to know whether anything changed (runs only).
+    watch: Option<WriteWatch>,
 }
 
 impl std::fmt::Debug for Turn<'_> {
@@ -822,7 +829,10 @@ impl Workspace {
     /// Prepares a turn: checks the session, makes the scratch dir and pins file, stores the
     /// inputs and prepares the sandbox. A refusal by the policy is recorded (`turn.refused`).
     pub fn prepare_turn(&self, options: Options) -> Result<Turn<'_>, run::Error> {
+        tr("prepare start");
         refuse_confined()?;
+        // Probing forks a child (~0.5 ms): let it run while the scratch and inputs are made.
+        let probe = std::thread::spawn(paddock_sandbox::probe);
         session::validate_name("role", &options.role).map_err(run::Error::Invalid)?;
         if options.argv.is_empty() || options.argv[0].is_empty() {
             return Err(run::Error::Invalid("a turn needs a command: paddock turn run ... -- CMD [ARGS]".to_owned()));
@@ -849,6 +859,7 @@ impl Workspace {
             }
         }
 
+        tr("session+inputs resolved");
         let (id, dir) = self.new_turn_dir()?;
         let cleanup = Cleanup { dir: dir.clone(), worktree: None, keep: options.keep };
         let scratch = dir.join("scratch");
@@ -866,6 +877,9 @@ impl Workspace {
         let external: Vec<PathBuf> =
             inputs.iter().filter(|(name, _)| Path::new(name).is_absolute()).map(|(_, p)| p.clone()).collect();
 
+        tr("dirs+blobs");
+        let (repo_state, gix_repo) = repo_state(&session);
+        tr("repo_state");
         let mut pin = Pin {
             turn: id.clone(),
             role: options.role.clone(),
@@ -882,7 +896,7 @@ impl Workspace {
             output_files: Vec::new(),
             stdout: None,
             stderr: None,
-            repo: repo_state(&session),
+            repo: repo_state.clone(),
             scope: session.scope.clone(),
             isolation_requested: options.isolation,
             isolation_effective: Effective::Refused,
@@ -903,7 +917,9 @@ impl Workspace {
         let never_refs: Vec<&Path> = never.iter().map(PathBuf::as_path).collect();
         let path_var = std::env::var("PATH").ok();
         let toolchain = access::toolchain(path_var.as_deref(), home.as_deref(), &never_refs);
+        tr("toolchain");
         let mut spec = self.sandbox_spec(&session)?;
+        tr("sandbox_spec");
         if options.isolation == Isolation::Isolated {
             self.narrow_spec(&mut spec, &session, &worktree, &external, &toolchain, &dir, &never_refs)?;
         }
@@ -912,7 +928,10 @@ impl Workspace {
             Isolation::Isolated => isolated_env(self.policy().turn_env(), &toolchain, &scratch),
             Isolation::Shared => caller_env(),
         };
-        let prepared = self.prepare_sandbox(&spec, &session.id, options.isolation, &mut pin)?;
+        tr("narrowed");
+        let capabilities = join_probe(probe);
+        let prepared = self.prepare_sandbox(&spec, &capabilities, &session.id, options.isolation, &mut pin)?;
+        tr("prepared sandbox");
         let mut env = base_env;
         env.insert(TURN_ID_ENV.to_owned(), id.clone());
         env.insert(SCRATCH_ENV.to_owned(), scratch.display().to_string());
@@ -935,7 +954,8 @@ impl Workspace {
         pin.isolation.writable = spec.writable.iter().map(|p| p.display().to_string()).collect();
 
         let command = build_command(&options.argv, &worktree, &env, &prepared);
-        Ok(Turn { workspace: self, session, pin, command, outputs, blobs, original: None, cleanup })
+        let watch = WriteWatch::new(&session, &spec, prepared.mode());
+        Ok(Turn { workspace: self, session, pin, command, outputs, blobs, original: None, cleanup, gix_repo, watch })
     }
 
     /// Prepares a replay of a recorded turn: checks every pinned blob, makes a fresh worktree
@@ -943,6 +963,7 @@ impl Workspace {
     /// the same pins in a fresh scratch dir.
     pub fn prepare_replay(&self, turn_id: &str, options: &ReplayOptions) -> Result<Turn<'_>, replay::Error> {
         refuse_confined()?;
+        let probe = std::thread::spawn(paddock_sandbox::probe);
         let entry = self
             .find_turn(turn_id)
             .map_err(run::Error::from)?
@@ -1103,7 +1124,9 @@ impl Workspace {
             Isolation::Isolated => isolated_env(self.policy().turn_env(), &toolchain, &scratch),
             Isolation::Shared => caller_env(),
         };
-        let prepared = self.prepare_sandbox(&spec, &session.id, original.isolation_requested, &mut pin)?;
+        let capabilities = join_probe(probe);
+        let prepared =
+            self.prepare_sandbox(&spec, &capabilities, &session.id, original.isolation_requested, &mut pin)?;
         env.insert(TURN_ID_ENV.to_owned(), original.turn.clone());
         env.insert(REPLAY_ENV.to_owned(), id.clone());
         env.insert(SCRATCH_ENV.to_owned(), scratch.display().to_string());
@@ -1121,7 +1144,18 @@ impl Workspace {
         let outputs =
             original.output_files.iter().map(|f| (f.path.clone(), worktree.join(&f.path))).collect::<Vec<_>>();
         let command = build_command(&original.argv, &worktree, &env, &prepared);
-        Ok(Turn { workspace: self, session, pin, command, outputs, blobs, original: Some(original), cleanup })
+        Ok(Turn {
+            workspace: self,
+            session,
+            pin,
+            command,
+            outputs,
+            blobs,
+            original: Some(original),
+            cleanup,
+            gix_repo: None,
+            watch: None,
+        })
     }
 
     /// The turn history (runs, replays and refusals), oldest first; one session's with
@@ -1155,6 +1189,54 @@ impl Workspace {
     /// One turn (or replay, or refusal) by id.
     pub fn find_turn(&self, turn_id: &str) -> Result<Option<Entry>, history::Error> {
         Ok(self.turn_history(None)?.into_iter().find(|e| e.pin.turn == turn_id))
+    }
+
+    fn last_turn_path(&self, session_id: &str) -> PathBuf {
+        self.repo().state_dir().join("turns").join(format!("{session_id}.json"))
+    }
+
+    /// The session's last turn: from its index file, or (when that is missing or unreadable)
+    /// from the ledger, which is the truth the index only caches.
+    fn last_turn(&self, session_id: &str) -> Result<Option<LastTurn>, run::Error> {
+        if let Ok(bytes) = fs::read(self.last_turn_path(session_id))
+            && let Ok(last) = serde_json::from_slice::<LastTurn>(&bytes)
+        {
+            return Ok(Some(last));
+        }
+        Ok(self
+            .turn_history(Some(session_id))?
+            .into_iter()
+            .rfind(|e| e.kind == "run")
+            .map(|e| LastTurn { number: e.pin.number, turn: e.pin.turn }))
+    }
+
+    /// Updates the index after a pin was recorded; when it cannot be written it is removed, so
+    /// the next turn reads the ledger instead of a stale number.
+    fn save_last_turn(&self, session_id: &str, last: LastTurn) -> Result<(), run::Error> {
+        let path = self.last_turn_path(session_id);
+        // Rewritten in place (one short write, no new inode): a torn write leaves bytes that do
+        // not parse, and the next turn reads the ledger instead.
+        let write = || -> io::Result<()> {
+            let bytes = serde_json::to_vec(&last).map_err(io::Error::other)?;
+            let mut file = match fs::OpenOptions::new().write(true).create(true).truncate(false).open(&path) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    fs::create_dir_all(path.parent().unwrap_or(Path::new(".")))?;
+                    fs::OpenOptions::new().write(true).create(true).truncate(false).open(&path)?
+                }
+                other => other?,
+            };
+            file.write_all(&bytes)?;
+            file.set_len(bytes.len() as u64)?;
+            Ok(())
+        };
+        if write().is_err() {
+            match fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(source) => return Err(run::Error::Io { action: "cannot remove the stale turn index", path, source }),
+            }
+        }
+        Ok(())
     }
 
     fn new_turn_dir(&self) -> Result<(String, PathBuf), run::Error> {
@@ -1285,6 +1367,7 @@ impl Workspace {
     fn prepare_sandbox(
         &self,
         spec: &Spec,
+        capabilities: &paddock_sandbox::Capabilities,
         session_id: &str,
         isolation: Isolation,
         pin: &mut Pin,
@@ -1306,7 +1389,7 @@ impl Workspace {
         let allowed: Vec<SandboxMode> = SandboxMode::ALL.iter().copied().filter(|m| *m >= weakest).collect();
         pin.isolation.sandbox_requested = requested.as_str().to_owned();
         pin.isolation.allowed = allowed.iter().map(|m| m.as_str().to_owned()).collect();
-        match Prepared::new(spec, requested, &allowed) {
+        match Prepared::with_capabilities(spec, capabilities, requested, &allowed) {
             Ok(prepared) => {
                 let effective = prepared.mode();
                 pin.isolation.sandbox_effective = Some(effective.as_str().to_owned());
@@ -1373,6 +1456,9 @@ impl<'w> Turn<'w> {
     /// Starts the command; its stdout and stderr are stored and also passed to `echo`.
     pub fn spawn(mut self, echo: Echo) -> Result<Running<'w>, run::Error> {
         let program = self.pin.argv[0].clone();
+        if let Some(watch) = &mut self.watch {
+            watch.arm();
+        }
         let started = Instant::now();
         let mut child = self.command.spawn().map_err(|source| {
             let hint = match source.kind() {
@@ -1406,12 +1492,14 @@ impl<'w> Running<'w> {
     /// compares with the original (for a replay), records the pin and removes the scratch dir
     /// unless kept. A record that cannot be written is an error (the turn does not count).
     pub fn wait(mut self) -> Result<Finished, run::Error> {
+        tr("spawned");
         let status = self.child.wait().map_err(run::Error::Wait)?;
+        tr("child exited");
         let duration = self.started.elapsed();
         let stdout = join(self.stdout)?;
         let stderr = join(self.stderr)?;
         let Running { turn, .. } = self;
-        let Turn { workspace, session, mut pin, outputs, blobs, original, cleanup, .. } = turn;
+        let Turn { workspace, session, mut pin, outputs, blobs, original, cleanup, gix_repo, watch, .. } = turn;
 
         let exit = Exit { code: status.code(), signal: status.signal() };
         pin.exit = Some(exit);
@@ -1429,6 +1517,7 @@ impl<'w> Running<'w> {
             pin.output_files.push(file);
         }
 
+        tr("outputs stored");
         let mut violations = Vec::new();
         match &original {
             Some(original) => {
@@ -1441,25 +1530,34 @@ impl<'w> Running<'w> {
                 })?;
             }
             None => {
-                let after = repo_state(&session);
-                if after.head != pin.repo.head {
-                    pin.repo.head_after = after.head;
+                let head_after = gix_repo.as_ref().and_then(|r| r.head_id().ok()).map(|id| id.to_string());
+                if head_after != pin.repo.head {
+                    pin.repo.head_after = head_after;
                 }
-                violations = workspace.after_command(&session)?;
+                tr("repo after");
+                // What the kernel cannot stop (exact globs, nested repositories, the pointer
+                // file), checked with git when anything the turn could write changed.
+                if watch.as_ref().is_none_or(WriteWatch::changed) {
+                    violations = workspace.after_command(&session)?;
+                }
+                tr("after_command");
                 pin.violations = violations.iter().map(RecordedViolation::from).collect();
                 // The number and parent are settled under the registry lock, so two turns of
                 // one session finishing together cannot take the same number.
                 let lock = workspace.registry().lock()?;
-                let earlier: Vec<Entry> = workspace
-                    .turn_history(Some(&session.id))?
-                    .into_iter()
-                    .filter(|e| e.kind == "run")
-                    .collect();
-                pin.number = earlier.len() as u64 + 1;
-                pin.parent = earlier.last().map(|e| e.pin.turn.clone());
+                let last = workspace.last_turn(&session.id)?;
+                pin.number = last.as_ref().map_or(0, |l| l.number) + 1;
+                pin.parent = last.map(|l| l.turn);
+                tr("history");
                 let event = Event { kind: PIN_KIND.to_owned(), session: Some(pin.session.clone()), data: to_value(&pin) };
                 let recorded = workspace.record(event);
+                tr("recorded");
+                if recorded.is_ok() {
+                    workspace.save_last_turn(&session.id, LastTurn { number: pin.number, turn: pin.turn.clone() })?;
+                }
+                tr("index saved");
                 drop(lock);
+                tr("unlocked");
                 recorded.map_err(|source| run::Error::Record {
                     turn: pin.turn.clone(),
                     code: exit.shell_code(),
@@ -1480,7 +1578,114 @@ impl<'w> Running<'w> {
             workspace.block(&session.id, &format!("{} [{}] after turn {}", first.subject, first.rule, pin.turn))?;
         }
         drop(cleanup);
+        tr("cleaned");
         Ok(Finished { code: exit.shell_code(), pin })
+    }
+}
+
+/// The index `paddock/turns/<session>.json`: the session's last turn.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct LastTurn {
+    number: u64,
+    turn: String,
+}
+
+/// Decides whether the after-command check (a `git status` of the worktree, a few
+/// milliseconds) is needed: only when something the turn could write inside the worktree
+/// changed. Walks the writable worktree directories for entries changed since just before the
+/// turn started (timestamps are coarse, hence a margin), nested `.git` entries and a changed
+/// pointer file; a tree too big to walk quickly, or a turn without kernel confinement (which
+/// could write anywhere), always gets the full check.
+#[derive(Debug)]
+struct WriteWatch {
+    dirs: Vec<PathBuf>,
+    pointer: PathBuf,
+    pointer_before: Option<Vec<u8>>,
+    index: Option<PathBuf>,
+    since: SystemTime,
+    always: bool,
+}
+
+impl WriteWatch {
+    /// More entries than this and the walk would cost what `git status` costs.
+    const MAX_ENTRIES: usize = 4096;
+    /// Filesystem timestamps come from a coarse clock (a jiffy or so).
+    const MARGIN: std::time::Duration = std::time::Duration::from_millis(50);
+
+    fn new(session: &Session, spec: &Spec, mode: SandboxMode) -> Option<WriteWatch> {
+        if session.mode != Mode::Worktree {
+            // `after_command` has nothing to check in lock mode, and returns at once.
+            return None;
+        }
+        let worktree = &session.worktree;
+        let pointer = worktree.join(".git");
+        let index = fs::read_to_string(&pointer)
+            .ok()
+            .and_then(|t| t.strip_prefix("gitdir: ").map(|p| PathBuf::from(p.trim()).join("index")));
+        Some(WriteWatch {
+            dirs: spec.writable.iter().filter(|w| w.starts_with(worktree)).cloned().collect(),
+            pointer,
+            pointer_before: None,
+            index,
+            since: SystemTime::now(),
+            always: mode == SandboxMode::None,
+        })
+    }
+
+    /// Just before the command starts.
+    fn arm(&mut self) {
+        self.pointer_before = fs::read(&self.pointer).ok();
+        self.since = SystemTime::now() - Self::MARGIN;
+    }
+
+    fn changed(&self) -> bool {
+        if self.always || fs::read(&self.pointer).ok() != self.pointer_before {
+            return true;
+        }
+        let recent = |meta: &fs::Metadata| {
+            use std::os::unix::fs::MetadataExt as _;
+            let ctime = SystemTime::UNIX_EPOCH
+                + std::time::Duration::new(meta.ctime().max(0) as u64, meta.ctime_nsec().clamp(0, 999_999_999) as u32);
+            meta.modified().map_or(true, |m| m >= self.since) || ctime >= self.since
+        };
+        if let Some(index) = &self.index
+            && fs::metadata(index).is_ok_and(|m| recent(&m))
+        {
+            return true;
+        }
+        let mut seen = 0usize;
+        let mut stack: Vec<PathBuf> = self.dirs.clone();
+        while let Some(dir) = stack.pop() {
+            let Ok(meta) = fs::symlink_metadata(&dir) else { return true };
+            if recent(&meta) {
+                return true;
+            }
+            let Ok(entries) = fs::read_dir(&dir) else { return true };
+            for entry in entries {
+                let Ok(entry) = entry else { return true };
+                seen += 1;
+                if seen > Self::MAX_ENTRIES {
+                    return true;
+                }
+                let path = entry.path();
+                if entry.file_name() == ".git" {
+                    if path == self.pointer {
+                        continue;
+                    }
+                    return true;
+                }
+                let Ok(meta) = entry.metadata() else { return true };
+                if meta.is_dir() {
+                    // Each directory is checked (and listed) when it is popped.
+                    if !self.dirs.contains(&path) {
+                        stack.push(path);
+                    }
+                } else if recent(&meta) {
+                    return true;
+                }
+            }
+        }
+        false
     }
 }
 
@@ -1490,6 +1695,12 @@ fn to_sandbox(level: SandboxLevel) -> SandboxMode {
         SandboxLevel::Landlock => SandboxMode::LandlockOnly,
         SandboxLevel::Full => SandboxMode::Full,
     }
+}
+
+/// What the kernel offers, probed on another thread; a probe that panicked offers nothing
+/// (fail closed: the policy then refuses or degrades, and says so).
+fn join_probe(probe: JoinHandle<paddock_sandbox::Capabilities>) -> paddock_sandbox::Capabilities {
+    probe.join().unwrap_or_else(|_| paddock_sandbox::Capabilities::none("the kernel probe failed"))
 }
 
 fn refuse_confined() -> Result<(), run::Error> {
@@ -1649,19 +1860,21 @@ fn join(handle: JoinHandle<Result<BlobRef, blobs::Error>>) -> Result<BlobRef, ru
 }
 
 /// The session worktree's HEAD, tree and branch (what gix can read; absent parts stay `None`).
-fn repo_state(session: &Session) -> RepoState {
+/// The session worktree's HEAD, tree and branch (what gix can read; absent parts stay
+/// `None`), and the repository opened there, to read HEAD again after the turn.
+fn repo_state(session: &Session) -> (RepoState, Option<gix::Repository>) {
     let mut state = RepoState {
         worktree: session.worktree.display().to_string(),
         base: session.base.clone(),
         ..RepoState::default()
     };
-    let Ok(repo) = gix::open(&session.worktree) else { return state };
+    let Ok(repo) = gix::open(&session.worktree) else { return (state, None) };
     state.branch = repo.head_name().ok().flatten().map(|n| n.shorten().to_string());
     if let Ok(commit) = repo.head_commit() {
         state.head = Some(commit.id.to_string());
         state.tree = commit.tree_id().ok().map(|t| t.to_string());
     }
-    state
+    (state, Some(repo))
 }
 
 /// A replay's outputs against the original's.

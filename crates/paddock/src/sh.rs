@@ -111,7 +111,29 @@ pub fn run_code(argv: Vec<String>) -> u8 {
     }
 }
 
+/// `PADDOCK_TIMINGS=1`: print how long each phase took, to stderr.
+struct Timings {
+    on: bool,
+    start: std::time::Instant,
+    last: std::time::Instant,
+}
+
+impl Timings {
+    fn new() -> Timings {
+        let now = std::time::Instant::now();
+        Timings { on: std::env::var_os("PADDOCK_TIMINGS").is_some(), start: now, last: now }
+    }
+    fn mark(&mut self, phase: &str) {
+        if self.on {
+            let now = std::time::Instant::now();
+            eprintln!("paddock-sh timing: {phase:<16} {:>7.3} ms (total {:.3} ms)", (now - self.last).as_secs_f64() * 1e3, (now - self.start).as_secs_f64() * 1e3);
+            self.last = now;
+        }
+    }
+}
+
 fn run(argv: &[String]) -> anyhow::Result<u8> {
+    let mut timings = Timings::new();
     let invocation = parse(argv).map_err(|e| anyhow::anyhow!("{e} (usage: paddock-sh [-c CMD | -lc CMD | SCRIPT | < SCRIPT])"))?;
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let mut workspace = match Workspace::open(&cwd) {
@@ -129,6 +151,7 @@ fn run(argv: &[String]) -> anyhow::Result<u8> {
     }
     let env_session = std::env::var(SESSION_ENV).ok();
     let session = workspace.acting_session(&cwd, env_session.as_deref())?;
+    timings.mark("open");
 
     // What the gate reads: the command string, the script, or stdin (kept to feed the shell).
     let (text, stdin_script) = match &invocation.source {
@@ -144,7 +167,9 @@ fn run(argv: &[String]) -> anyhow::Result<u8> {
         }
     };
     let context = crate::gatectx::build(&workspace, session.as_ref(), &cwd)?;
+    timings.mark("gate context");
     let decision = paddock_gate::decide(&context, &text);
+    timings.mark("gate decision");
     for finding in decision.to_record() {
         workspace.record(Event {
             kind: "deny.command".to_owned(),
@@ -190,6 +215,7 @@ fn run(argv: &[String]) -> anyhow::Result<u8> {
             anyhow::bail!("the session's confinement cannot be established, so nothing ran (INV-WS-002): {err}");
         }
     };
+    timings.mark("confinement");
     if confinement.prepared.mode() < confinement.requested {
         eprintln!(
             "paddock-sh: running with kernel confinement `{}` (requested `{}`): {}",
@@ -211,9 +237,11 @@ fn run(argv: &[String]) -> anyhow::Result<u8> {
     let status = child.wait().context("cannot wait for the command")?;
     drop(supervisor);
     let code = status_code(status);
+    timings.mark("command");
 
     // What the kernel cannot stop: exact globs, nested repositories, the pointer file.
     let violations = workspace.after_command(&session)?;
+    timings.mark("after-command");
     if !violations.is_empty() {
         for v in &violations {
             eprintln!("paddock-sh: {} [{}]: {}", v.subject, v.rule, v.detail);

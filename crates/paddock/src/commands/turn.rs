@@ -98,7 +98,9 @@ pub enum IsolationArg {
 }
 
 pub fn run(globals: &Globals, cmd: TurnCommand) -> anyhow::Result<u8> {
+    paddock_workspace::turn::tr("cli start");
     let workspace = globals.workspace()?;
+    paddock_workspace::turn::tr("workspace open");
     match cmd {
         TurnCommand::Run(args) => run_turn(globals, &workspace, args),
         TurnCommand::Replay { turn, compare, keep } => replay(globals, &workspace, &turn, compare, keep),
@@ -178,8 +180,10 @@ fn run_turn(globals: &Globals, workspace: &Workspace, args: RunArgs) -> anyhow::
     let running = prepared.spawn(echo)?;
     let repo_dir = workspace.repo().main_worktree().to_owned();
     let supervisor = channel.serve(session_id, move || Ok(Workspace::open(&repo_dir)?));
+    paddock_workspace::turn::tr("supervisor started");
     let finished = running.wait();
     drop(supervisor);
+    paddock_workspace::turn::tr("cli done");
     let finished = finished.context("the turn does not count")?;
     if globals.json {
         crate::output::json(&finished.pin)?;
