@@ -22,7 +22,9 @@ fn session_life_is_recorded_and_verifies() {
     assert_eq!(kinds(&repo, &["--session", "l"]), vec!["session.started", "lock.acquired", "session.cancelled", "lock.released"]);
     let report = repo.paddock(&["ledger", "verify", "--json"]).ok().json();
     assert_eq!(report["outcome"]["outcome"], "ok");
-    assert_eq!(report["records"], 6);
+    // Six session records, and a checkpoint record after each session ended.
+    assert_eq!(report["records"], 8);
+    assert_eq!(kinds(&repo, &["--kind", "checkpoint"]).len(), 2);
     let human = repo.paddock(&["ledger", "verify"]).ok();
     assert!(human.stdout().contains("ok"), "{}", human.stdout());
 }
@@ -112,4 +114,33 @@ fn ledger_checkpoints_travel_through_a_remote_without_force() {
     assert!(pushed["refs"][0]["ref_name"].as_str().is_some_and(|r| r.starts_with("refs/paddock/ledger/")), "{pushed}");
     let all = repo.paddock(&["ledger", "show", "--all-writers", "--json"]).ok().json();
     assert!(all.as_array().is_some_and(|a| !a.is_empty()));
+}
+
+#[test]
+fn a_read_only_ledger_refuses_the_commands_that_need_it_and_leaves_nothing() {
+    use std::os::unix::fs::PermissionsExt;
+    let repo = TestRepo::new();
+    repo.start("a", &["src/**"]);
+    let path = repo.state_dir().join("ledger.yaml");
+    let before = std::fs::read(&path).expect("ledger");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).expect("chmod");
+    let run = repo.paddock(&["session", "start", "--id", "b", "--scope", "docs/**", "--json"]).fails(1);
+    assert_eq!(run.json()["error"]["kind"], "ledger");
+    assert!(!repo.git_ok(&["show-ref", "--verify", "refs/heads/paddock/b"]), "no branch left behind");
+    assert!(!repo.tmp.path().join("repo.paddock/b").exists(), "no worktree left behind");
+    assert!(!repo.state_dir().join("sessions/b.yaml").exists(), "not registered");
+    repo.paddock(&["session", "cancel", "a"]).fails(1);
+    assert_eq!(repo.paddock(&["session", "show", "a", "--json"]).ok().json()["state"], "active");
+    assert_eq!(std::fs::read(&path).expect("ledger"), before, "nothing half-written");
+}
+
+#[test]
+fn the_ledger_is_checkpointed_when_a_session_ends() {
+    let repo = TestRepo::new();
+    repo.start("a", &["src/**"]);
+    assert!(repo.git(&["for-each-ref", "refs/paddock/ledger/"]).is_empty());
+    repo.paddock(&["session", "cancel", "a"]).ok();
+    assert!(!repo.git(&["for-each-ref", "refs/paddock/ledger/"]).is_empty(), "checkpointed at session end");
+    let report = repo.paddock(&["ledger", "verify", "--json"]).ok().json();
+    assert!(report["checkpoint"]["seq"].as_u64().is_some_and(|s| s >= 2), "{report}");
 }

@@ -13,14 +13,18 @@ use std::time::{Duration, Instant};
 mod support;
 
 fn main() {
-    let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/commands.jsonl");
+    let corpus =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/commands.jsonl");
     if !corpus.exists() {
         eprintln!("the shared corpus is missing at {}", corpus.display());
         std::process::exit(2);
     }
     let fx = support::Fixture::new();
     let ctx = fx.ctx();
-    let commands: Vec<String> = support::read_cases(&corpus).iter().map(|c| fx.expand(&c.cmd)).collect();
+    let commands: Vec<String> = support::read_cases(&corpus)
+        .iter()
+        .map(|c| fx.expand(&c.cmd))
+        .collect();
 
     // Warm up (page cache, allocator, the parser's word cache).
     for command in &commands {
@@ -53,7 +57,10 @@ fn main() {
             for _ in 0..runs {
                 black_box(paddock_gate::decide(&ctx, black_box(command)));
             }
-            (t.elapsed().as_secs_f64() * 1e6 / runs as f64, command.as_str())
+            (
+                t.elapsed().as_secs_f64() * 1e6 / runs as f64,
+                command.as_str(),
+            )
         })
         .collect();
     timings.sort_by(|a, b| b.0.total_cmp(&a.0));

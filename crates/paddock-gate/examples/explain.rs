@@ -5,8 +5,8 @@
 //! cargo run -p paddock-gate --example explain -- CWD MAIN WORKTREE SCOPE[,SCOPE...] [OTHER...]
 //! ```
 
-use paddock_gate::{decide, ContextBuilder, Session};
-use paddock_policy::{glob::PatternSet, Policy};
+use paddock_gate::{ContextBuilder, Session, decide};
+use paddock_policy::{Policy, glob::PatternSet};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -33,9 +33,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for line in std::io::stdin().lines() {
         let line = line?.replace("\\n", "\n");
         let decision = decide(&ctx, &line);
-        println!("{:8} {}", decision.verdict.as_str(), line.replace('\n', "⏎"));
+        println!(
+            "{:8} {}",
+            decision.verdict.as_str(),
+            line.replace('\n', "⏎")
+        );
         for f in &decision.findings {
-            println!("         {} [{}] {:?}: {}", f.rule, f.word, f.span, f.reason);
+            println!(
+                "         {} [{}] {:?}: {}",
+                f.rule, f.word, f.span, f.reason
+            );
         }
     }
     Ok(())

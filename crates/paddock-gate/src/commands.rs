@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use crate::opts::{self, OptSpec, Parsed, Style, Takes::*, GNU, POSIX, l, o, s};
+use crate::opts::{self, GNU, OptSpec, POSIX, Parsed, Style, Takes::*, l, o, s};
 use crate::paths::{self, Access};
 use crate::syntax::{self, Dyn, Lit, Val};
 use crate::walk::{Arg, Cwd, EnvAssign, Frame, Inv, State, Stdin, Walker};
@@ -18,7 +18,9 @@ pub(crate) fn program_name(path: &str) -> String {
         base.strip_prefix(family)
             .is_some_and(|rest| rest.chars().all(|c| c.is_ascii_digit() || c == '.'))
     };
-    for family in ["python", "pypy", "perl", "ruby", "lua", "php", "node", "pip"] {
+    for family in [
+        "python", "pypy", "perl", "ruby", "lua", "php", "node", "pip",
+    ] {
         if versioned(family) {
             return match family {
                 "pypy" => "python".to_owned(),
@@ -28,9 +30,9 @@ pub(crate) fn program_name(path: &str) -> String {
     }
     match base {
         "nodejs" => "node".to_owned(),
-        "gsed" | "gtar" | "gawk" | "gfind" | "gxargs" | "gcp" | "gmv" | "gln" | "grm" | "gtouch"
-        | "gmkdir" | "gtruncate" | "ginstall" | "gchmod" | "gchown" | "gdd" | "gtee" | "gsplit"
-        | "genv" | "gtimeout" | "gnice" | "gstdbuf" | "gsort" => base[1..].to_owned(),
+        "gsed" | "gtar" | "gawk" | "gfind" | "gxargs" | "gcp" | "gmv" | "gln" | "grm"
+        | "gtouch" | "gmkdir" | "gtruncate" | "ginstall" | "gchmod" | "gchown" | "gdd" | "gtee"
+        | "gsplit" | "genv" | "gtimeout" | "gnice" | "gstdbuf" | "gsort" => base[1..].to_owned(),
         "mawk" | "nawk" | "busybox-awk" => "awk".to_owned(),
         "sudoedit" => "sudoedit".to_owned(),
         other => other.to_owned(),
@@ -38,12 +40,18 @@ pub(crate) fn program_name(path: &str) -> String {
 }
 
 fn operands<'x>(args: &'x [Arg], parsed: &Parsed) -> Vec<&'x Arg> {
-    parsed.operands.iter().filter_map(|&i| args.get(i)).collect()
+    parsed
+        .operands
+        .iter()
+        .filter_map(|&i| args.get(i))
+        .collect()
 }
 
 fn is_identifier(text: &str) -> bool {
     let mut chars = text.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
@@ -59,7 +67,9 @@ fn joined(dir: &Arg, name: &str) -> Arg {
 }
 
 fn is_dir(cwd: &Cwd, arg: &Arg) -> bool {
-    let Some(text) = arg.plain() else { return false };
+    let Some(text) = arg.plain() else {
+        return false;
+    };
     if text.ends_with('/') {
         return true;
     }
@@ -72,7 +82,9 @@ fn is_dir(cwd: &Cwd, arg: &Arg) -> bool {
 impl Walker<'_> {
     /// Judges one command about to run.
     pub(crate) fn exec<'a>(&mut self, fr: &mut Frame<'a>, st: &mut State, inv: Inv) {
-        let Some(first) = inv.argv.first().cloned() else { return };
+        let Some(first) = inv.argv.first().cloned() else {
+            return;
+        };
         let name = match &first.val {
             Val::Lit(lit) if lit.meta.is_none() => lit.text.clone(),
             Val::Dyn(Dyn::ProcSubst) => {
@@ -125,7 +137,9 @@ impl Walker<'_> {
                 for arg in &args {
                     match arg.text() {
                         Some(text) => {
-                            for ident in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+                            for ident in
+                                text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                            {
                                 if is_identifier(ident) {
                                     st.unbind(ident);
                                 }
@@ -138,34 +152,53 @@ impl Walker<'_> {
             }
             "set" => {
                 if let Some(pos) = args.iter().position(|a| a.plain() == Some("--")) {
-                    st.positional = Some(args[pos + 1..].iter().map(|a| a.plain().map(str::to_owned)).collect());
-                } else if args.first().and_then(Arg::plain).is_some_and(|t| !t.starts_with(['-', '+'])) {
-                    st.positional = Some(args.iter().map(|a| a.plain().map(str::to_owned)).collect());
+                    st.positional = Some(
+                        args[pos + 1..]
+                            .iter()
+                            .map(|a| a.plain().map(str::to_owned))
+                            .collect(),
+                    );
+                } else if args
+                    .first()
+                    .and_then(Arg::plain)
+                    .is_some_and(|t| !t.starts_with(['-', '+']))
+                {
+                    st.positional =
+                        Some(args.iter().map(|a| a.plain().map(str::to_owned)).collect());
                 }
             }
             "shift" => {
-                let n = args.first().and_then(Arg::plain).map_or(Some(1), |t| t.parse::<usize>().ok());
+                let n = args
+                    .first()
+                    .and_then(Arg::plain)
+                    .map_or(Some(1), |t| t.parse::<usize>().ok());
                 st.positional = match (st.positional.take(), n) {
                     (Some(mut p), Some(n)) if n <= p.len() => Some(p.split_off(n)),
                     _ => None,
                 };
             }
             // ---- pure data: arguments are never paths ----
-            "echo" | "true" | "false" | ":" | "test" | "[" | "pwd" | "sleep" | "seq" | "yes"
-            | "date" | "whoami" | "id" | "uname" | "hostname" | "basename" | "dirname"
-            | "which" | "type" | "hash" | "help" | "jobs" | "wait" | "kill" | "umask"
-            | "ulimit" | "shopt" | "printenv" | "tput" | "clear" | "dirs" | "times" | "break"
-            | "continue" | "caller" | "disown" | "fg" | "bg" | "nproc" | "arch" | "tty"
-            | "locale" | "getconf" | "expr" | "bc" | "dc" | "false_" | "cal" | "factor"
-            | "numfmt" | "users" | "who" | "w" | "uptime" | "free" | "df" | "ps" | "pgrep"
-            | "mktemp_" | "complete" | "compgen" | "compopt" | "bind" => {}
+            // `test -f PATH` looks at files: only another session's matter.
+            "test" | "[" => self.scan_args(st, &args),
+            "echo" | "true" | "false" | ":" | "pwd" | "sleep" | "seq" | "yes" | "date"
+            | "whoami" | "id" | "uname" | "hostname" | "basename" | "dirname" | "which"
+            | "type" | "hash" | "help" | "jobs" | "wait" | "kill" | "umask" | "ulimit"
+            | "shopt" | "printenv" | "tput" | "clear" | "dirs" | "times" | "break" | "continue"
+            | "caller" | "disown" | "fg" | "bg" | "nproc" | "arch" | "tty" | "locale"
+            | "getconf" | "expr" | "bc" | "dc" | "false_" | "cal" | "factor" | "numfmt"
+            | "users" | "who" | "w" | "uptime" | "free" | "df" | "ps" | "pgrep" | "mktemp_"
+            | "complete" | "compgen" | "compopt" | "bind" => {}
             // ---- wrappers ----
             "command" => self.command_builtin(fr, st, &inv, &args),
             "builtin" => self.wrap(fr, st, &inv, &args, false, Vec::new(), None),
             "exec" => {
+                #[rustfmt::skip]
                 const T: &[OptSpec] = &[s('c', No), s('l', No), s('a', Req)];
                 let p = opts::parse(&args, T, POSIX);
-                let rest = p.operands.first().map_or(&args[args.len()..], |&i| &args[i..]);
+                let rest = p
+                    .operands
+                    .first()
+                    .map_or(&args[args.len()..], |&i| &args[i..]);
                 if !rest.is_empty() {
                     self.wrap(fr, st, &inv, rest, true, Vec::new(), None);
                     st.reachable = false;
@@ -180,7 +213,9 @@ impl Walker<'_> {
             }
             // ---- shells and interpreters ----
             "sh" | "bash" | "dash" | "zsh" | "ksh" | "mksh" | "ash" | "yash" | "posh" | "rbash"
-            | "ksh93" | "pdksh" | "oksh" | "fish" | "csh" | "tcsh" => self.shell(st, &inv, &program, &args),
+            | "ksh93" | "pdksh" | "oksh" | "fish" | "csh" | "tcsh" => {
+                self.shell(st, &inv, &program, &args)
+            }
             "python" | "perl" | "ruby" | "node" | "deno" | "bun" | "php" | "lua" | "luajit"
             | "Rscript" | "R" | "julia" | "osascript" | "pwsh" | "powershell" | "tclsh"
             | "wish" | "irb" | "groovy" | "jshell" => self.interpreter(st, &inv, &program, &args),
@@ -191,7 +226,11 @@ impl Walker<'_> {
             // ---- file system writers ----
             "rm" => self.rm(st, &args),
             "rmdir" | "unlink" => {
-                const T: &[OptSpec] = &[o('p', "parents", No), o('v', "verbose", No), l("ignore-fail-on-non-empty", No)];
+                #[rustfmt::skip]
+                const T: &[OptSpec] = &[
+                    o('p', "parents", No), o('v', "verbose", No),
+                    l("ignore-fail-on-non-empty", No),
+                ];
                 let p = opts::parse(&args, T, GNU);
                 let verb = format!("`{program}` deletes");
                 for arg in operands(&args, &p) {
@@ -199,9 +238,18 @@ impl Walker<'_> {
                 }
             }
             "shred" => {
-                const T: &[OptSpec] = &[o('n', "iterations", Req), l("random-source", Req), o('s', "size", Req), o('u', "remove", Opt), o('f', "force", No), o('v', "verbose", No), o('x', "exact", No), o('z', "zero", No)];
+                #[rustfmt::skip]
+                const T: &[OptSpec] = &[
+                    o('n', "iterations", Req), l("random-source", Req), o('s', "size", Req),
+                    o('u', "remove", Opt), o('f', "force", No), o('v', "verbose", No),
+                    o('x', "exact", No), o('z', "zero", No),
+                ];
                 let p = opts::parse(&args, T, GNU);
-                let access = if p.maybe("remove") { Access::Delete } else { Access::Write };
+                let access = if p.maybe("remove") {
+                    Access::Delete
+                } else {
+                    Access::Write
+                };
                 for arg in operands(&args, &p) {
                     self.path(&st.cwd, arg, access, false, true, "`shred` destroys");
                 }
@@ -219,11 +267,25 @@ impl Walker<'_> {
                     match arg.text() {
                         Some(text) if text.starts_with("of=") => {
                             let target = Arg::synthetic(Val::Lit(Lit::plain(&text[3..])), arg);
-                            self.path(&st.cwd, &target, Access::Write, false, true, "`dd of=` writes");
+                            self.path(
+                                &st.cwd,
+                                &target,
+                                Access::Write,
+                                false,
+                                true,
+                                "`dd of=` writes",
+                            );
                         }
                         Some(text) if text.starts_with("if=") => {
                             let source = Arg::synthetic(Val::Lit(Lit::plain(&text[3..])), arg);
-                            self.path(&st.cwd, &source, Access::Read, false, true, "`dd if=` reads");
+                            self.path(
+                                &st.cwd,
+                                &source,
+                                Access::Read,
+                                false,
+                                true,
+                                "`dd if=` reads",
+                            );
                         }
                         Some(_) => {}
                         None => self.dynamic(arg, "a `dd` operand"),
@@ -233,22 +295,41 @@ impl Walker<'_> {
             "rsync" => self.rsync(st, &args),
             "tar" | "bsdtar" => self.tar(st, &args),
             "unzip" => {
-                const T: &[OptSpec] = &[s('d', Req), s('x', No), s('P', Req), s('p', No), s('l', No), s('t', No), s('v', No), s('Z', No), s('c', No), s('z', No)];
+                #[rustfmt::skip]
+                const T: &[OptSpec] = &[
+                    s('d', Req), s('x', No), s('P', Req), s('p', No), s('l', No), s('t', No),
+                    s('v', No), s('Z', No), s('c', No), s('z', No),
+                ];
                 let p = opts::parse(&args, T, GNU);
                 let ops = operands(&args, &p);
                 if let Some(archive) = ops.first() {
                     self.path(&st.cwd, archive, Access::Read, false, true, "`unzip` reads");
                 }
-                if ["p", "l", "t", "v", "Z", "c", "z"].iter().any(|f| p.flag(f)) {
+                if ["p", "l", "t", "v", "Z", "c", "z"]
+                    .iter()
+                    .any(|f| p.flag(f))
+                {
                     return;
                 }
                 match p.value("d") {
-                    Some(dir) => self.path(&st.cwd, dir, Access::Write, true, true, "`unzip -d` extracts into"),
+                    Some(dir) => self.path(
+                        &st.cwd,
+                        dir,
+                        Access::Write,
+                        true,
+                        true,
+                        "`unzip -d` extracts into",
+                    ),
                     None => self.cwd_write(st, &args[..0], "`unzip` extracts into"),
                 }
             }
             "zip" => {
-                const T: &[OptSpec] = &[s('b', Req), s('n', Req), s('t', Req), s('x', No), s('i', No), s('O', Req), s('P', Req), s('Z', Req), o('r', "recurse-paths", No), o('m', "move", No), s('T', No), l("unzip-command", Req), l("out", Req)];
+                #[rustfmt::skip]
+                const T: &[OptSpec] = &[
+                    s('b', Req), s('n', Req), s('t', Req), s('x', No), s('i', No), s('O', Req),
+                    s('P', Req), s('Z', Req), o('r', "recurse-paths", No), o('m', "move", No),
+                    s('T', No), l("unzip-command", Req), l("out", Req),
+                ];
                 let p = opts::parse(&args, T, GNU);
                 if p.maybe("unzip-command") {
                     if let Some(cmd) = p.value("unzip-command").cloned() {
@@ -259,31 +340,71 @@ impl Walker<'_> {
                 if let Some((archive, files)) = ops.split_first() {
                     self.path(&st.cwd, archive, Access::Write, false, true, "`zip` writes");
                     for file in files {
-                        self.path(&st.cwd, file, Access::Read, p.flag("recurse-paths"), true, "`zip` reads");
+                        self.path(
+                            &st.cwd,
+                            file,
+                            Access::Read,
+                            p.flag("recurse-paths"),
+                            true,
+                            "`zip` reads",
+                        );
                         if p.flag("move") {
-                            self.path(&st.cwd, file, Access::Delete, true, false, "`zip -m` deletes");
+                            self.path(
+                                &st.cwd,
+                                file,
+                                Access::Delete,
+                                true,
+                                false,
+                                "`zip -m` deletes",
+                            );
                         }
                     }
                 }
             }
-            "gzip" | "gunzip" | "bzip2" | "bunzip2" | "xz" | "unxz" | "lzma" | "unlzma" | "zstd"
-            | "unzstd" | "lz4" | "pigz" | "compress" | "uncompress" | "brotli" => {
-                const T: &[OptSpec] = &[o('c', "stdout", No), l("to-stdout", No), o('t', "test", No), o('l', "list", No), o('r', "recursive", No), o('S', "suffix", Req), o('o', "output", Req), o('k', "keep", No), o('d', "decompress", No), o('f', "force", No), o('T', "threads", Req), o('b', "blocksize", Req)];
+            "gzip" | "gunzip" | "bzip2" | "bunzip2" | "xz" | "unxz" | "lzma" | "unlzma"
+            | "zstd" | "unzstd" | "lz4" | "pigz" | "compress" | "uncompress" | "brotli" => {
+                #[rustfmt::skip]
+                const T: &[OptSpec] = &[
+                    o('c', "stdout", No), l("to-stdout", No), o('t', "test", No),
+                    o('l', "list", No), o('r', "recursive", No), o('S', "suffix", Req),
+                    o('o', "output", Req), o('k', "keep", No), o('d', "decompress", No),
+                    o('f', "force", No), o('T', "threads", Req), o('b', "blocksize", Req),
+                ];
                 let p = opts::parse(&args, T, GNU);
                 if let Some(out) = p.value("output") {
                     if out.plain() != Some("-") {
-                        self.path(&st.cwd, out, Access::Write, false, true, &format!("`{program} -o` writes"));
+                        self.path(
+                            &st.cwd,
+                            out,
+                            Access::Write,
+                            false,
+                            true,
+                            &format!("`{program} -o` writes"),
+                        );
                     }
                 }
-                let to_stdout = p.flag("stdout") || p.flag("to-stdout") || p.flag("test") || p.flag("list");
+                let to_stdout =
+                    p.flag("stdout") || p.flag("to-stdout") || p.flag("test") || p.flag("list");
                 let verb = format!("`{program}` replaces");
                 for arg in operands(&args, &p) {
-                    let access = if to_stdout || p.value("output").is_some() { Access::Read } else { Access::Write };
+                    let access = if to_stdout || p.value("output").is_some() {
+                        Access::Read
+                    } else {
+                        Access::Write
+                    };
                     self.path(&st.cwd, arg, access, p.flag("recursive"), true, &verb);
                 }
             }
             "split" | "csplit" => {
-                const T: &[OptSpec] = &[o('a', "suffix-length", Req), o('b', "bytes", Req), o('C', "line-bytes", Req), o('l', "lines", Req), o('n', "number", Req), o('t', "separator", Req), l("additional-suffix", Req), l("filter", Req), o('f', "prefix", Req), o('d', "numeric-suffixes", Opt), o('x', "hex-suffixes", Opt), o('k', "keep-files", No), o('s', "quiet", No), o('z', "elide-empty-files", No), o('e', "elide-empty-files", No)];
+                #[rustfmt::skip]
+                const T: &[OptSpec] = &[
+                    o('a', "suffix-length", Req), o('b', "bytes", Req), o('C', "line-bytes", Req),
+                    o('l', "lines", Req), o('n', "number", Req), o('t', "separator", Req),
+                    l("additional-suffix", Req), l("filter", Req), o('f', "prefix", Req),
+                    o('d', "numeric-suffixes", Opt), o('x', "hex-suffixes", Opt),
+                    o('k', "keep-files", No), o('s', "quiet", No), o('z', "elide-empty-files", No),
+                    o('e', "elide-empty-files", No),
+                ];
                 let p = opts::parse(&args, T, GNU);
                 if let Some(filter) = p.value("filter").cloned() {
                     self.command_text_arg(st, &filter);
@@ -293,11 +414,17 @@ impl Walker<'_> {
                     self.path(&st.cwd, input, Access::Read, false, true, "reads");
                 }
                 let verb = format!("`{program}` writes pieces to");
-                let prefix = if program == "split" { ops.get(1).copied().cloned() } else { p.value("prefix").cloned() };
+                let prefix = if program == "split" {
+                    ops.get(1).copied().cloned()
+                } else {
+                    p.value("prefix").cloned()
+                };
                 match prefix {
                     Some(prefix) => {
                         let piece = match prefix.plain() {
-                            Some(text) => Arg::synthetic(Val::Lit(Lit::plain(format!("{text}00"))), &prefix),
+                            Some(text) => {
+                                Arg::synthetic(Val::Lit(Lit::plain(format!("{text}00"))), &prefix)
+                            }
                             None => prefix.clone(),
                         };
                         self.path(&st.cwd, &piece, Access::Write, false, true, &verb);
@@ -306,7 +433,13 @@ impl Walker<'_> {
                 }
             }
             "sort" => {
-                const T: &[OptSpec] = &[o('o', "output", Req), o('k', "key", Req), o('t', "field-separator", Req), o('S', "buffer-size", Req), o('T', "temporary-directory", Req), l("files0-from", Req), l("compress-program", Req), l("batch-size", Req), l("parallel", Req), l("random-source", Req), l("sort", Req)];
+                #[rustfmt::skip]
+                const T: &[OptSpec] = &[
+                    o('o', "output", Req), o('k', "key", Req), o('t', "field-separator", Req),
+                    o('S', "buffer-size", Req), o('T', "temporary-directory", Req),
+                    l("files0-from", Req), l("compress-program", Req), l("batch-size", Req),
+                    l("parallel", Req), l("random-source", Req), l("sort", Req),
+                ];
                 let p = opts::parse(&args, T, GNU);
                 if let Some(out) = p.value("output") {
                     self.path(&st.cwd, out, Access::Write, false, true, "`sort -o` writes");
@@ -319,7 +452,11 @@ impl Walker<'_> {
                 }
             }
             "uniq" => {
-                const T: &[OptSpec] = &[o('f', "skip-fields", Req), o('s', "skip-chars", Req), o('w', "check-chars", Req), l("group", Opt), o('D', "all-repeated", Opt)];
+                #[rustfmt::skip]
+                const T: &[OptSpec] = &[
+                    o('f', "skip-fields", Req), o('s', "skip-chars", Req),
+                    o('w', "check-chars", Req), l("group", Opt), o('D', "all-repeated", Opt),
+                ];
                 let p = opts::parse(&args, T, GNU);
                 let ops = operands(&args, &p);
                 if let Some(input) = ops.first() {
@@ -330,10 +467,20 @@ impl Walker<'_> {
                 }
             }
             "iconv" => {
-                const T: &[OptSpec] = &[o('f', "from-code", Req), o('t', "to-code", Req), o('o', "output", Req)];
+                #[rustfmt::skip]
+                const T: &[OptSpec] = &[
+                    o('f', "from-code", Req), o('t', "to-code", Req), o('o', "output", Req),
+                ];
                 let p = opts::parse(&args, T, GNU);
                 if let Some(out) = p.value("output") {
-                    self.path(&st.cwd, out, Access::Write, false, true, "`iconv -o` writes");
+                    self.path(
+                        &st.cwd,
+                        out,
+                        Access::Write,
+                        false,
+                        true,
+                        "`iconv -o` writes",
+                    );
                 }
                 for arg in operands(&args, &p) {
                     self.path(&st.cwd, arg, Access::Read, false, true, "`iconv` reads");
@@ -346,12 +493,12 @@ impl Walker<'_> {
             "git" => self.git(fr, st, &inv, &args),
             "find" => self.find(fr, st, &inv, &args),
             // ---- readers ----
-            "cat" | "head" | "tail" | "less" | "more" | "wc" | "file" | "stat" | "cmp" | "strings"
-            | "od" | "xxd" | "hexdump" | "nl" | "cut" | "paste" | "join" | "comm" | "column"
-            | "fold" | "fmt" | "tac" | "rev" | "jq" | "yq" | "bat" | "readlink" | "realpath"
-            | "lsattr" | "getfacl" | "md5sum" | "sha1sum" | "sha224sum" | "sha256sum"
-            | "sha384sum" | "sha512sum" | "b2sum" | "cksum" | "sum" | "base64" | "base32"
-            | "zcat" | "bzcat" | "xzcat" | "zstdcat" | "zless" | "zmore" | "expand"
+            "cat" | "head" | "tail" | "less" | "more" | "wc" | "file" | "stat" | "cmp"
+            | "strings" | "od" | "xxd" | "hexdump" | "nl" | "cut" | "paste" | "join" | "comm"
+            | "column" | "fold" | "fmt" | "tac" | "rev" | "jq" | "yq" | "bat" | "readlink"
+            | "realpath" | "lsattr" | "getfacl" | "md5sum" | "sha1sum" | "sha224sum"
+            | "sha256sum" | "sha384sum" | "sha512sum" | "b2sum" | "cksum" | "sum" | "base64"
+            | "base32" | "zcat" | "bzcat" | "xzcat" | "zstdcat" | "zless" | "zmore" | "expand"
             | "unexpand" | "tr" | "pr" | "look" | "source-highlight" => {
                 self.reader(st, &args, false);
             }
@@ -362,7 +509,9 @@ impl Walker<'_> {
                 });
                 self.reader(st, &args, recursive);
             }
-            "rg" | "ag" | "ack" | "du" | "tree" | "fd" | "fdfind" | "locate" => self.reader(st, &args, true),
+            "rg" | "ag" | "ack" | "du" | "tree" | "fd" | "fdfind" | "locate" => {
+                self.reader(st, &args, true)
+            }
             _ => self.scan_args(st, &args),
         }
     }
@@ -434,13 +583,24 @@ impl Walker<'_> {
     /// A write into the working directory itself (a file whose name the gate cannot know).
     fn cwd_write(&mut self, st: &State, like: &[Arg], verb: &str) {
         let Cwd::Known(dir) = &st.cwd else {
-            let arg = like.first().cloned().unwrap_or(Arg { val: Val::Dyn(Dyn::Other("the working directory".into())), raw: ".".into(), span: (0, 0) });
+            let arg = like.first().cloned().unwrap_or(Arg {
+                val: Val::Dyn(Dyn::Other("the working directory".into())),
+                raw: ".".into(),
+                span: (0, 0),
+            });
             self.dynamic(&arg, verb);
             return;
         };
         let text = format!("{}/*", dir.display());
         let meta = text.len() - 1;
-        let arg = Arg { val: Val::Lit(Lit { text, meta: Some(meta) }), raw: ".".into(), span: like.first().map_or((0, 0), |a| a.span) };
+        let arg = Arg {
+            val: Val::Lit(Lit {
+                text,
+                meta: Some(meta),
+            }),
+            raw: ".".into(),
+            span: like.first().map_or((0, 0), |a| a.span),
+        };
         self.path(&st.cwd, &arg, Access::Write, false, true, verb);
     }
 
@@ -459,8 +619,12 @@ impl Walker<'_> {
 
     fn change_dir(&mut self, st: &mut State, program: &str, args: &[Arg]) {
         let operand = args.iter().find(|a| {
-            !a.plain().is_some_and(|t| t.len() > 1 && t.starts_with('-') && t != "--" && !t[1..].starts_with(|c: char| c.is_ascii_digit()))
-                && a.plain() != Some("--")
+            !a.plain().is_some_and(|t| {
+                t.len() > 1
+                    && t.starts_with('-')
+                    && t != "--"
+                    && !t[1..].starts_with(|c: char| c.is_ascii_digit())
+            }) && a.plain() != Some("--")
         });
         if program == "popd" {
             let popped = st.dirstack.as_mut().and_then(Vec::pop);
@@ -492,9 +656,15 @@ impl Walker<'_> {
             },
             Some(arg) => match arg.plain() {
                 Some("-") => st.oldpwd.clone(),
-                Some(text) if text.starts_with(['+', '-']) && program == "pushd" => Cwd::Unknown(format!("`pushd {text}`")),
+                Some(text) if text.starts_with(['+', '-']) && program == "pushd" => {
+                    Cwd::Unknown(format!("`pushd {text}`"))
+                }
                 Some(text) => {
-                    let relative_search = !text.starts_with('/') && !text.starts_with("./") && !text.starts_with("../") && text != "." && text != "..";
+                    let relative_search = !text.starts_with('/')
+                        && !text.starts_with("./")
+                        && !text.starts_with("../")
+                        && text != "."
+                        && text != "..";
                     if st.cdpath && relative_search {
                         Cwd::Unknown(format!("`cd {text}` with CDPATH set"))
                     } else {
@@ -506,7 +676,8 @@ impl Walker<'_> {
                                 if resolved.is_dir() {
                                     for other in &self.ctx.other_sessions {
                                         if resolved.starts_with(&other.worktree) {
-                                            let (id, worktree) = (other.id.clone(), other.worktree.clone());
+                                            let (id, worktree) =
+                                                (other.id.clone(), other.worktree.clone());
                                             self.report_arg(
                                                 "session.cross-access",
                                                 arg,
@@ -521,12 +692,18 @@ impl Walker<'_> {
                                     }
                                     Cwd::Known(resolved)
                                 } else {
-                                    Cwd::Unknown(format!("`{program} {text}` into a directory that does not exist yet"))
+                                    Cwd::Unknown(format!(
+                                        "`{program} {text}` into a directory that does not exist yet"
+                                    ))
                                 }
                             }
                             Cwd::Unknown(_) if text.starts_with('/') => {
                                 let resolved = paths::resolve_abs(Path::new(text));
-                                if resolved.is_dir() { Cwd::Known(resolved) } else { Cwd::Unknown(format!("`{program} {text}`")) }
+                                if resolved.is_dir() {
+                                    Cwd::Known(resolved)
+                                } else {
+                                    Cwd::Unknown(format!("`{program} {text}`"))
+                                }
                             }
                             Cwd::Unknown(why) => Cwd::Unknown(why.clone()),
                         }
@@ -579,7 +756,9 @@ impl Walker<'_> {
     fn source(&mut self, st: &mut State, inv: &Inv, args: &[Arg]) {
         let Some(file) = args.first() else { return };
         match &file.val {
-            Val::Dyn(Dyn::ProcSubst) => self.script_input(file, "sources a script", "a process substitution"),
+            Val::Dyn(Dyn::ProcSubst) => {
+                self.script_input(file, "sources a script", "a process substitution")
+            }
             Val::Dyn(_) => self.dynamic(file, "the script to source"),
             Val::Lit(_) if file.plain() == Some("/dev/stdin") || file.plain() == Some("-") => {
                 if inv.stdin != Stdin::Inherit {
@@ -608,11 +787,16 @@ impl Walker<'_> {
     }
 
     fn declare(&mut self, st: &mut State, args: &[Arg]) {
-        let typed = args.iter().filter_map(Arg::plain).any(|t| t.starts_with('-') && t.len() > 1 && t != "-x" && t != "-r" && t != "-g");
+        let typed = args
+            .iter()
+            .filter_map(Arg::plain)
+            .any(|t| t.starts_with('-') && t.len() > 1 && t != "-x" && t != "-r" && t != "-g");
         for arg in args {
             match &arg.val {
                 Val::Lit(lit) => {
-                    let Some((name, value)) = lit.text.split_once('=') else { continue };
+                    let Some((name, value)) = lit.text.split_once('=') else {
+                        continue;
+                    };
                     let name = name.trim_end_matches('+');
                     if !is_identifier(name) {
                         continue;
@@ -642,7 +826,16 @@ impl Walker<'_> {
 
     /// Runs `rest` as the command a wrapper starts.
     #[allow(clippy::too_many_arguments)]
-    fn wrap<'a>(&mut self, fr: &mut Frame<'a>, st: &mut State, inv: &Inv, rest: &[Arg], new_process: bool, env: Vec<EnvAssign>, cwd: Option<Cwd>) {
+    fn wrap<'a>(
+        &mut self,
+        fr: &mut Frame<'a>,
+        st: &mut State,
+        inv: &Inv,
+        rest: &[Arg],
+        new_process: bool,
+        env: Vec<EnvAssign>,
+        cwd: Option<Cwd>,
+    ) {
         if rest.is_empty() {
             return;
         }
@@ -697,18 +890,12 @@ impl Walker<'_> {
     }
 
     fn env<'a>(&mut self, fr: &mut Frame<'a>, st: &mut State, inv: &Inv, args: &[Arg]) {
+        #[rustfmt::skip]
         const T: &[OptSpec] = &[
-            o('i', "ignore-environment", No),
-            o('0', "null", No),
-            o('u', "unset", Req),
-            o('C', "chdir", Req),
-            o('S', "split-string", Req),
-            o('v', "debug", No),
-            l("ignore-signal", Opt),
-            l("default-signal", Opt),
-            l("block-signal", Opt),
-            l("list-signal-handling", No),
-            s('P', Req),
+            o('i', "ignore-environment", No), o('0', "null", No), o('u', "unset", Req),
+            o('C', "chdir", Req), o('S', "split-string", Req), o('v', "debug", No),
+            l("ignore-signal", Opt), l("default-signal", Opt), l("block-signal", Opt),
+            l("list-signal-handling", No), s('P', Req),
         ];
         let p = opts::parse(args, T, POSIX);
         let mut cwd = None;
@@ -719,7 +906,11 @@ impl Walker<'_> {
         if let Some(split) = p.value("split-string").cloned() {
             match split.text().and_then(syntax::split_static) {
                 Some(words) => {
-                    rest.extend(words.into_iter().map(|w| Arg::synthetic(Val::Lit(Lit::plain(w)), &split)));
+                    rest.extend(
+                        words
+                            .into_iter()
+                            .map(|w| Arg::synthetic(Val::Lit(Lit::plain(w)), &split)),
+                    );
                 }
                 None => {
                     self.dynamic(&split, "the `env -S` command line");
@@ -736,7 +927,11 @@ impl Walker<'_> {
         for word in &words {
             match word.plain().and_then(|t| t.split_once('=')) {
                 Some((name, value)) if is_identifier(name) => {
-                    env.push(EnvAssign { name: name.to_owned(), val: Val::Lit(Lit::plain(value)), arg: word.clone() });
+                    env.push(EnvAssign {
+                        name: name.to_owned(),
+                        val: Val::Lit(Lit::plain(value)),
+                        arg: word.clone(),
+                    });
                     start += 1;
                 }
                 _ => break,
@@ -756,44 +951,123 @@ impl Walker<'_> {
         }
     }
 
-    fn wrapper<'a>(&mut self, fr: &mut Frame<'a>, st: &mut State, inv: &Inv, program: &str, args: &[Arg]) {
+    fn wrapper<'a>(
+        &mut self,
+        fr: &mut Frame<'a>,
+        st: &mut State,
+        inv: &Inv,
+        program: &str,
+        args: &[Arg],
+    ) {
+        #[rustfmt::skip]
         let table: &[OptSpec] = match program {
             "nice" => &[o('n', "adjustment", Req)],
-            "nohup" | "unbuffer" | "chronic" | "catchsegv" | "fakeroot" | "busybox" | "toybox" => &[],
-            "timeout" => &[o('s', "signal", Req), o('k', "kill-after", Req), o('p', "preserve-status", No), o('f', "foreground", No), o('v', "verbose", No)],
-            "time" => &[o('p', "portability", No), o('v', "verbose", No), o('f', "format", Req), o('o', "output", Req), o('a', "append", No), o('q', "quiet", No)],
-            "stdbuf" => &[o('i', "input", Req), o('o', "output", Req), o('e', "error", Req)],
+            "nohup" | "unbuffer" | "chronic" | "catchsegv" | "fakeroot" | "busybox" | "toybox" => {
+                &[]
+            }
+            "timeout" => &[
+                o('s', "signal", Req), o('k', "kill-after", Req), o('p', "preserve-status", No),
+                o('f', "foreground", No), o('v', "verbose", No),
+            ],
+            "time" => &[
+                o('p', "portability", No), o('v', "verbose", No), o('f', "format", Req),
+                o('o', "output", Req), o('a', "append", No), o('q', "quiet", No),
+            ],
+            "stdbuf" => &[
+                o('i', "input", Req), o('o', "output", Req), o('e', "error", Req),
+            ],
             "setsid" => &[o('c', "ctty", No), o('f', "fork", No), o('w', "wait", No)],
-            "ionice" => &[o('c', "class", Req), o('n', "classdata", Req), o('p', "pid", Req), o('P', "pgid", Req), o('u', "uid", Req), o('t', "ignore", No)],
-            "chrt" => &[o('b', "batch", No), o('d', "deadline", No), o('f', "fifo", No), o('i', "idle", No), o('o', "other", No), o('r', "rr", No), o('R', "reset-on-fork", No), o('a', "all-tasks", No), o('m', "max", No), o('p', "pid", No), o('T', "sched-runtime", Req), o('P', "sched-period", Req), o('D', "sched-deadline", Req), o('v', "verbose", No)],
-            "taskset" => &[o('a', "all-tasks", No), o('p', "pid", No), o('c', "cpu-list", No)],
-            "strace" | "ltrace" => &[s('o', Req), s('e', Req), s('p', Req), s('s', Req), s('P', Req), s('E', Req), s('u', Req), s('a', Req), s('b', Req), s('X', Req), s('O', Req), s('S', Req), s('U', Req), s('I', Req), s('A', No), s('f', No), s('F', No), s('c', No), s('C', No), s('t', No), s('T', No), s('y', No), s('q', No), s('v', No), s('x', No), s('Z', No), s('z', No), s('w', No), s('k', No), s('i', No), s('r', No), s('n', No), s('D', No), s('d', No), s('h', No), s('V', No)],
+            "ionice" => &[
+                o('c', "class", Req), o('n', "classdata", Req), o('p', "pid", Req),
+                o('P', "pgid", Req), o('u', "uid", Req), o('t', "ignore", No),
+            ],
+            "chrt" => &[
+                o('b', "batch", No), o('d', "deadline", No), o('f', "fifo", No),
+                o('i', "idle", No), o('o', "other", No), o('r', "rr", No),
+                o('R', "reset-on-fork", No), o('a', "all-tasks", No), o('m', "max", No),
+                o('p', "pid", No), o('T', "sched-runtime", Req), o('P', "sched-period", Req),
+                o('D', "sched-deadline", Req), o('v', "verbose", No),
+            ],
+            "taskset" => &[
+                o('a', "all-tasks", No), o('p', "pid", No), o('c', "cpu-list", No),
+            ],
+            "strace" | "ltrace" => &[
+                s('o', Req), s('e', Req), s('p', Req), s('s', Req), s('P', Req), s('E', Req),
+                s('u', Req), s('a', Req), s('b', Req), s('X', Req), s('O', Req), s('S', Req),
+                s('U', Req), s('I', Req), s('A', No), s('f', No), s('F', No), s('c', No),
+                s('C', No), s('t', No), s('T', No), s('y', No), s('q', No), s('v', No), s('x', No),
+                s('Z', No), s('z', No), s('w', No), s('k', No), s('i', No), s('r', No), s('n', No),
+                s('D', No), s('d', No), s('h', No), s('V', No),
+            ],
             "valgrind" => &[],
             "doas" => &[s('u', Req), s('C', Req), s('n', No), s('s', No), s('L', No)],
             "sudo" | "sudoedit" => &[
-                o('A', "askpass", No), o('b', "background", No), o('C', "close-from", Req), o('D', "chdir", Req),
-                o('E', "preserve-env", Opt), o('e', "edit", No), o('g', "group", Req), o('H', "set-home", No),
-                o('h', "host", Opt), o('i', "login", No), o('K', "remove-timestamp", No), o('k', "reset-timestamp", No),
-                o('l', "list", No), o('n', "non-interactive", No), o('P', "preserve-groups", No), o('p', "prompt", Req),
-                o('R', "chroot", Req), o('r', "role", Req), o('S', "stdin", No), o('s', "shell", No),
-                o('T', "command-timeout", Req), o('t', "type", Req), o('U', "other-user", Req), o('u', "user", Req),
-                o('V', "version", No), o('v', "validate", No), o('B', "bell", No), o('N', "no-update", No),
+                o('A', "askpass", No), o('b', "background", No), o('C', "close-from", Req),
+                o('D', "chdir", Req), o('E', "preserve-env", Opt), o('e', "edit", No),
+                o('g', "group", Req), o('H', "set-home", No), o('h', "host", Opt),
+                o('i', "login", No), o('K', "remove-timestamp", No), o('k', "reset-timestamp", No),
+                o('l', "list", No), o('n', "non-interactive", No), o('P', "preserve-groups", No),
+                o('p', "prompt", Req), o('R', "chroot", Req), o('r', "role", Req),
+                o('S', "stdin", No), o('s', "shell", No), o('T', "command-timeout", Req),
+                o('t', "type", Req), o('U', "other-user", Req), o('u', "user", Req),
+                o('V', "version", No), o('v', "validate", No), o('B', "bell", No),
+                o('N', "no-update", No),
             ],
-            "runuser" | "su" => &[o('c', "command", Req), o('s', "shell", Req), o('l', "login", No), o('m', "preserve-environment", No), s('p', No), o('g', "group", Req), o('G', "supp-group", Req), o('w', "whitelist-environment", Req), o('P', "pty", No), l("session-command", Req), o('u', "user", Req), o('f', "fast", No)],
-            "flock" => &[o('s', "shared", No), o('x', "exclusive", No), s('e', No), o('u', "unlock", No), o('n', "nonblock", No), l("nb", No), o('w', "timeout", Req), l("wait", Req), o('E', "conflict-exit-code", Req), o('o', "close", No), o('c', "command", Req), o('F', "no-fork", No), l("verbose", No)],
-            "watch" => &[o('n', "interval", Req), o('d', "differences", Opt), o('t', "no-title", No), o('b', "beep", No), o('e', "errexit", No), o('g', "chgexit", No), o('c', "color", No), o('C', "no-color", No), o('x', "exec", No), o('p', "precise", No), o('w', "no-wrap", No), o('q', "equexit", Req), o('r', "no-rerun", No), o('s', "shotsdir", Req)],
-            "script" => &[o('a', "append", No), o('c', "command", Req), o('e', "return", No), o('f', "flush", No), o('q', "quiet", No), o('t', "timing", Opt), o('T', "log-timing", Req), o('B', "log-io", Req), o('I', "log-in", Req), o('O', "log-out", Req), o('E', "echo", Req), o('m', "logging-format", Req)],
+            "runuser" | "su" => &[
+                o('c', "command", Req), o('s', "shell", Req), o('l', "login", No),
+                o('m', "preserve-environment", No), s('p', No), o('g', "group", Req),
+                o('G', "supp-group", Req), o('w', "whitelist-environment", Req), o('P', "pty", No),
+                l("session-command", Req), o('u', "user", Req), o('f', "fast", No),
+            ],
+            "flock" => &[
+                o('s', "shared", No), o('x', "exclusive", No), s('e', No), o('u', "unlock", No),
+                o('n', "nonblock", No), l("nb", No), o('w', "timeout", Req), l("wait", Req),
+                o('E', "conflict-exit-code", Req), o('o', "close", No), o('c', "command", Req),
+                o('F', "no-fork", No), l("verbose", No),
+            ],
+            "watch" => &[
+                o('n', "interval", Req), o('d', "differences", Opt), o('t', "no-title", No),
+                o('b', "beep", No), o('e', "errexit", No), o('g', "chgexit", No),
+                o('c', "color", No), o('C', "no-color", No), o('x', "exec", No),
+                o('p', "precise", No), o('w', "no-wrap", No), o('q', "equexit", Req),
+                o('r', "no-rerun", No), o('s', "shotsdir", Req),
+            ],
+            "script" => &[
+                o('a', "append", No), o('c', "command", Req), o('e', "return", No),
+                o('f', "flush", No), o('q', "quiet", No), o('t', "timing", Opt),
+                o('T', "log-timing", Req), o('B', "log-io", Req), o('I', "log-in", Req),
+                o('O', "log-out", Req), o('E', "echo", Req), o('m', "logging-format", Req),
+            ],
             "xargs" => &[
-                o('0', "null", No), o('a', "arg-file", Req), o('d', "delimiter", Req), s('E', Req), s('e', Opt),
-                l("eof", Opt), s('I', Req), s('i', Opt), l("replace", Opt), s('L', Req), s('l', Opt),
-                l("max-lines", Opt), o('n', "max-args", Req), o('o', "open-tty", No), o('p', "interactive", No),
-                o('P', "max-procs", Req), o('r', "no-run-if-empty", No), o('s', "max-chars", Req),
-                o('t', "verbose", No), o('x', "exit", No), l("process-slot-var", Req), l("show-limits", No),
+                o('0', "null", No), o('a', "arg-file", Req), o('d', "delimiter", Req), s('E', Req),
+                s('e', Opt), l("eof", Opt), s('I', Req), s('i', Opt), l("replace", Opt),
+                s('L', Req), s('l', Opt), l("max-lines", Opt), o('n', "max-args", Req),
+                o('o', "open-tty", No), o('p', "interactive", No), o('P', "max-procs", Req),
+                o('r', "no-run-if-empty", No), o('s', "max-chars", Req), o('t', "verbose", No),
+                o('x', "exit", No), l("process-slot-var", Req), l("show-limits", No),
             ],
-            "parallel" => &[o('j', "jobs", Req), s('S', Req), l("sshlogin", Req), s('a', Req), l("arg-file", Req), s('d', Req), l("delimiter", Req), s('I', Req), l("joblog", Req), l("results", Req), l("tmpdir", Req), s('X', No), s('k', No), l("keep-order", No), s('q', No), l("quote", No), s('n', Req), s('N', Req), s('L', Req), l("timeout", Req), l("halt", Req), l("retries", Req), s('0', No), l("null", No), s('v', No), l("dry-run", No), l("bar", No), l("eta", No), l("progress", No), l("group", No), l("line-buffer", No), l("tag", No), l("colsep", Req), l("env", Req), l("delay", Req), l("memfree", Req), l("load", Req)],
+            "parallel" => &[
+                o('j', "jobs", Req), s('S', Req), l("sshlogin", Req), s('a', Req),
+                l("arg-file", Req), s('d', Req), l("delimiter", Req), s('I', Req),
+                l("joblog", Req), l("results", Req), l("tmpdir", Req), s('X', No), s('k', No),
+                l("keep-order", No), s('q', No), l("quote", No), s('n', Req), s('N', Req),
+                s('L', Req), l("timeout", Req), l("halt", Req), l("retries", Req), s('0', No),
+                l("null", No), s('v', No), l("dry-run", No), l("bar", No), l("eta", No),
+                l("progress", No), l("group", No), l("line-buffer", No), l("tag", No),
+                l("colsep", Req), l("env", Req), l("delay", Req), l("memfree", Req),
+                l("load", Req),
+            ],
             _ => &[],
         };
-        let style = if program == "valgrind" { Style { permute: false, negation: false, abbrev: false } } else { POSIX };
+        let style = if program == "valgrind" {
+            Style {
+                permute: false,
+                negation: false,
+                abbrev: false,
+            }
+        } else {
+            POSIX
+        };
         let p = opts::parse(args, table, style);
         let first_operand = p.operands.first().copied().unwrap_or(args.len());
         let mut rest: Vec<Arg> = args[first_operand..].to_vec();
@@ -801,10 +1075,9 @@ impl Walker<'_> {
         let mut cwd = None;
         let mut new_process = true;
         match program {
-            "timeout" => {
-                if !rest.is_empty() {
-                    rest.remove(0);
-                }
+            "timeout" if !rest.is_empty() => {
+                // The duration comes first.
+                rest.remove(0);
             }
             "time" => {
                 if let Some(out) = p.value("output") {
@@ -814,7 +1087,14 @@ impl Walker<'_> {
             }
             "strace" | "ltrace" => {
                 if let Some(out) = p.value("o") {
-                    self.path(&st.cwd, out, Access::Write, false, true, &format!("`{program} -o` writes"));
+                    self.path(
+                        &st.cwd,
+                        out,
+                        Access::Write,
+                        false,
+                        true,
+                        &format!("`{program} -o` writes"),
+                    );
                 }
             }
             "taskset" => {
@@ -825,18 +1105,17 @@ impl Walker<'_> {
                     return;
                 }
             }
-            "chrt" => {
-                if p.flag("pid") || p.flag("max") {
-                    return;
-                }
-                if !rest.is_empty() {
-                    rest.remove(0);
-                }
+            "chrt" if p.flag("pid") || p.flag("max") => return,
+            "chrt" if !rest.is_empty() => {
+                // The priority comes first.
+                rest.remove(0);
             }
-            "ionice" => {
-                if p.value("pid").is_some() || p.value("pgid").is_some() || p.value("uid").is_some() {
-                    return;
-                }
+            "ionice"
+                if p.value("pid").is_some()
+                    || p.value("pgid").is_some()
+                    || p.value("uid").is_some() =>
+            {
+                return;
             }
             "sudo" | "sudoedit" | "doas" => {
                 if program == "sudoedit" || p.flag("edit") {
@@ -852,7 +1131,11 @@ impl Walker<'_> {
                 for word in &rest {
                     match word.plain().and_then(|t| t.split_once('=')) {
                         Some((name, value)) if is_identifier(name) => {
-                            env.push(EnvAssign { name: name.to_owned(), val: Val::Lit(Lit::plain(value)), arg: word.clone() });
+                            env.push(EnvAssign {
+                                name: name.to_owned(),
+                                val: Val::Lit(Lit::plain(value)),
+                                arg: word.clone(),
+                            });
                             start += 1;
                         }
                         _ => break,
@@ -861,7 +1144,11 @@ impl Walker<'_> {
                 rest.drain(..start);
             }
             "su" | "runuser" => {
-                if let Some(cmd) = p.value("command").or_else(|| p.value("session-command")).cloned() {
+                if let Some(cmd) = p
+                    .value("command")
+                    .or_else(|| p.value("session-command"))
+                    .cloned()
+                {
                     match cmd.text() {
                         Some(text) => {
                             let text = text.to_owned();
@@ -883,8 +1170,18 @@ impl Walker<'_> {
                     return;
                 }
                 let lock = rest.remove(0);
-                if !lock.plain().is_some_and(|t| t.chars().all(|c| c.is_ascii_digit())) {
-                    self.path(&st.cwd, &lock, Access::Write, false, true, "`flock` creates its lock file");
+                if !lock
+                    .plain()
+                    .is_some_and(|t| t.chars().all(|c| c.is_ascii_digit()))
+                {
+                    self.path(
+                        &st.cwd,
+                        &lock,
+                        Access::Write,
+                        false,
+                        true,
+                        "`flock` creates its lock file",
+                    );
                 }
                 if let Some(cmd) = p.value("command").cloned() {
                     match cmd.text() {
@@ -905,10 +1202,28 @@ impl Walker<'_> {
             "watch" | "script" => {
                 if program == "script" {
                     match rest.first() {
-                        Some(file) => self.path(&st.cwd, file, Access::Write, false, true, "`script` writes its log to"),
+                        Some(file) => self.path(
+                            &st.cwd,
+                            file,
+                            Access::Write,
+                            false,
+                            true,
+                            "`script` writes its log to",
+                        ),
                         None => {
-                            let log = Arg { val: Val::Lit(Lit::plain("typescript")), raw: "script".into(), span: inv.argv[0].span };
-                            self.path(&st.cwd, &log, Access::Write, false, true, "`script` writes its log to");
+                            let log = Arg {
+                                val: Val::Lit(Lit::plain("typescript")),
+                                raw: "script".into(),
+                                span: inv.argv[0].span,
+                            };
+                            self.path(
+                                &st.cwd,
+                                &log,
+                                Access::Write,
+                                false,
+                                true,
+                                "`script` writes its log to",
+                            );
                         }
                     }
                     if let Some(cmd) = p.value("command").cloned() {
@@ -935,7 +1250,10 @@ impl Walker<'_> {
                         }
                     }
                     if let (Some(first), Some(last)) = (rest.first(), rest.last()) {
-                        let span = (first.span.0, (last.span.0 + last.span.1).saturating_sub(first.span.0));
+                        let span = (
+                            first.span.0,
+                            (last.span.0 + last.span.1).saturating_sub(first.span.0),
+                        );
                         self.shell_text(&words.join(" "), span, st, None);
                     }
                     return;
@@ -944,7 +1262,10 @@ impl Walker<'_> {
             "xargs" | "parallel" => {
                 let input = Val::Dyn(Dyn::Input(format!("`{program}` (from its input)")));
                 if program == "parallel" {
-                    if let Some(pos) = rest.iter().position(|a| matches!(a.plain(), Some(":::" | "::::" | ":::+" | "::::+"))) {
+                    if let Some(pos) = rest
+                        .iter()
+                        .position(|a| matches!(a.plain(), Some(":::" | "::::" | ":::+" | "::::+")))
+                    {
                         rest.truncate(pos);
                     }
                 }
@@ -970,7 +1291,14 @@ impl Walker<'_> {
                     let last = rest.last().cloned().unwrap_or_else(|| inv.argv[0].clone());
                     rest.push(Arg::synthetic(input, &last));
                 }
-                let mut inner = Inv { argv: rest, env: inv.env.clone(), stdin: Stdin::Inherit, stdin_file: None, stdin_text: None, no_functions: true };
+                let mut inner = Inv {
+                    argv: rest,
+                    env: inv.env.clone(),
+                    stdin: Stdin::Inherit,
+                    stdin_file: None,
+                    stdin_text: None,
+                    no_functions: true,
+                };
                 if program == "parallel" {
                     // parallel runs its command through a shell.
                     inner.argv.retain(|a| a.plain() != Some(":::"));
@@ -1006,7 +1334,11 @@ impl Walker<'_> {
                 break;
             }
             if let Some(long) = text.strip_prefix("--") {
-                i += if matches!(long, "rcfile" | "init-file") { 2 } else { 1 };
+                i += if matches!(long, "rcfile" | "init-file") {
+                    2
+                } else {
+                    1
+                };
                 continue;
             }
             if (text.starts_with('-') || text.starts_with('+')) && text.len() > 1 {
@@ -1030,20 +1362,31 @@ impl Walker<'_> {
             match &cmd.val {
                 Val::Lit(lit) => {
                     let text = lit.text.clone();
-                    let positional: Vec<Option<String>> = rest.iter().skip(2).map(|a| a.plain().map(str::to_owned)).collect();
+                    let positional: Vec<Option<String>> = rest
+                        .iter()
+                        .skip(2)
+                        .map(|a| a.plain().map(str::to_owned))
+                        .collect();
                     self.shell_text(&text, cmd.span, st, Some(positional));
                 }
-                Val::Dyn(Dyn::ProcSubst) => self.script_input(cmd, "runs commands", "a process substitution"),
+                Val::Dyn(Dyn::ProcSubst) => {
+                    self.script_input(cmd, "runs commands", "a process substitution")
+                }
                 Val::Dyn(_) => self.dynamic(cmd, &format!("the script `{program} -c` runs:")),
             }
             return;
         }
         match rest.first() {
             Some(script) if !stdin_mode => match &script.val {
-                Val::Dyn(Dyn::ProcSubst) => self.script_input(script, "runs a script", "a process substitution"),
+                Val::Dyn(Dyn::ProcSubst) => {
+                    self.script_input(script, "runs a script", "a process substitution")
+                }
                 Val::Dyn(_) => self.dynamic(script, "the script to run"),
                 Val::Lit(_) => {
-                    if matches!(script.plain(), Some("/dev/stdin" | "/proc/self/fd/0" | "/dev/fd/0")) {
+                    if matches!(
+                        script.plain(),
+                        Some("/dev/stdin" | "/proc/self/fd/0" | "/dev/fd/0")
+                    ) {
                         if let Some(from) = Self::stdin_source(inv) {
                             self.script_input(script, "runs a script", from);
                         }
@@ -1071,7 +1414,9 @@ impl Walker<'_> {
     fn script_file(&mut self, st: &State, script: &Arg) {
         let arg = script.clone();
         match &arg.val {
-            Val::Dyn(Dyn::ProcSubst) => self.script_input(&arg, "runs a script", "a process substitution"),
+            Val::Dyn(Dyn::ProcSubst) => {
+                self.script_input(&arg, "runs a script", "a process substitution")
+            }
             Val::Dyn(_) => self.dynamic(&arg, "the script to run"),
             Val::Lit(_) => {
                 self.path(&st.cwd, &arg, Access::Read, false, true, "runs");
@@ -1097,17 +1442,43 @@ impl Walker<'_> {
     fn interpreter(&mut self, st: &State, inv: &Inv, program: &str, args: &[Arg]) {
         // (inline-code options, options that take a value, whether a bare operand is a script)
         let (code_opts, value_opts): (&[&str], &[&str]) = match program {
-            "python" => (&["-c"], &["-m", "-W", "-X", "--check-hash-based-pycs", "-Q"]),
+            "python" => (
+                &["-c"],
+                &["-m", "-W", "-X", "--check-hash-based-pycs", "-Q"],
+            ),
             "perl" | "ruby" => return self.perl_ruby(st, inv, program, args),
-            "node" | "bun" => (&["-e", "--eval", "-p", "--print"], &["-r", "--require", "--import", "--loader", "--experimental-loader", "--input-type", "-C", "--conditions", "--title", "--env-file", "--inspect-port", "--cpu-prof-dir", "--heap-prof-dir"]),
+            "node" | "bun" => (
+                &["-e", "--eval", "-p", "--print"],
+                &[
+                    "-r",
+                    "--require",
+                    "--import",
+                    "--loader",
+                    "--experimental-loader",
+                    "--input-type",
+                    "-C",
+                    "--conditions",
+                    "--title",
+                    "--env-file",
+                    "--inspect-port",
+                    "--cpu-prof-dir",
+                    "--heap-prof-dir",
+                ],
+            ),
             "deno" => {
                 match args.first().and_then(Arg::plain) {
                     Some("eval") => {
                         let what = &args[0];
-                        self.interpreter_write(what, "`deno eval`", "put the code in a file inside the scope and run `deno run FILE`");
+                        self.interpreter_write(
+                            what,
+                            "`deno eval`",
+                            "put the code in a file inside the scope and run `deno run FILE`",
+                        );
                     }
                     Some("run") => {
-                        let script = args[1..].iter().find(|a| !a.plain().is_some_and(|t| t.starts_with('-')) || a.plain() == Some("-"));
+                        let script = args[1..].iter().find(|a| {
+                            !a.plain().is_some_and(|t| t.starts_with('-')) || a.plain() == Some("-")
+                        });
                         if let Some(script) = script {
                             if script.plain() == Some("-") {
                                 if let Some(from) = Self::stdin_source(inv) {
@@ -1123,12 +1494,38 @@ impl Walker<'_> {
                 }
                 return;
             }
-            "php" => (&["-r", "-B", "-R", "-E"], &["-d", "-c", "-z", "-t", "-S", "-f"]),
+            "php" => (
+                &["-r", "-B", "-R", "-E"],
+                &["-d", "-c", "-z", "-t", "-S", "-f"],
+            ),
             "lua" | "luajit" => (&["-e"], &["-l"]),
             "Rscript" | "R" => (&["-e"], &["-f", "--file"]),
-            "julia" => (&["-e", "-E", "--eval", "--print"], &["-L", "--load", "-J", "--sysimage", "-t", "--threads", "-p", "--procs", "--project"]),
+            "julia" => (
+                &["-e", "-E", "--eval", "--print"],
+                &[
+                    "-L",
+                    "--load",
+                    "-J",
+                    "--sysimage",
+                    "-t",
+                    "--threads",
+                    "-p",
+                    "--procs",
+                    "--project",
+                ],
+            ),
             "osascript" => (&["-e"], &["-l", "-s"]),
-            "pwsh" | "powershell" => (&["-c", "-command", "-Command", "-EncodedCommand", "-ec", "-e"], &["-f", "-File", "-file", "-ExecutionPolicy", "-WorkingDirectory", "-wd"]),
+            "pwsh" | "powershell" => (
+                &["-c", "-command", "-Command", "-EncodedCommand", "-ec", "-e"],
+                &[
+                    "-f",
+                    "-File",
+                    "-file",
+                    "-ExecutionPolicy",
+                    "-WorkingDirectory",
+                    "-wd",
+                ],
+            ),
             "groovy" | "irb" | "jshell" => (&["-e"], &[]),
             _ => (&[], &[]),
         };
@@ -1172,7 +1569,9 @@ impl Walker<'_> {
         }
         match args.get(i) {
             Some(script) if script.plain() != Some("-") => match &script.val {
-                Val::Dyn(Dyn::ProcSubst) => self.script_input(script, "runs a script", "a process substitution"),
+                Val::Dyn(Dyn::ProcSubst) => {
+                    self.script_input(script, "runs a script", "a process substitution")
+                }
                 Val::Dyn(_) => self.dynamic(script, "the script to run"),
                 Val::Lit(_) => self.script_file(st, script),
             },
@@ -1219,7 +1618,10 @@ impl Walker<'_> {
                         match body {
                             Some(body) => code.push((arg.clone(), body)),
                             None => {
-                                self.dynamic(args.get(i - 1).unwrap_or(arg), &format!("the code `{program} -e` runs:"));
+                                self.dynamic(
+                                    args.get(i - 1).unwrap_or(arg),
+                                    &format!("the code `{program} -e` runs:"),
+                                );
                                 return;
                             }
                         }
@@ -1238,7 +1640,13 @@ impl Walker<'_> {
                     }
                     'l' | '0' => {
                         // Optional digits follow.
-                        while j + 1 < cluster.len() && cluster[j + 1].is_ascii_alphanumeric() && cluster[j + 1] != 'e' && cluster[j + 1] != 'i' && cluster[j + 1] != 'n' && cluster[j + 1] != 'p' {
+                        while j + 1 < cluster.len()
+                            && cluster[j + 1].is_ascii_alphanumeric()
+                            && cluster[j + 1] != 'e'
+                            && cluster[j + 1] != 'i'
+                            && cluster[j + 1] != 'n'
+                            && cluster[j + 1] != 'p'
+                        {
                             j += 1;
                         }
                     }
@@ -1251,7 +1659,9 @@ impl Walker<'_> {
         if code.is_empty() {
             match files.first() {
                 Some(script) if script.plain() != Some("-") => match &script.val {
-                    Val::Dyn(Dyn::ProcSubst) => self.script_input(script, "runs a script", "a process substitution"),
+                    Val::Dyn(Dyn::ProcSubst) => {
+                        self.script_input(script, "runs a script", "a process substitution")
+                    }
                     Val::Dyn(_) => self.dynamic(script, "the script to run"),
                     Val::Lit(_) => self.script_file(st, script),
                 },
@@ -1263,7 +1673,9 @@ impl Walker<'_> {
             }
             return;
         }
-        let danger = code.iter().find_map(|(arg, body)| script_danger(program, body).map(|why| (arg.clone(), why)));
+        let danger = code
+            .iter()
+            .find_map(|(arg, body)| script_danger(program, body).map(|why| (arg.clone(), why)));
         if let Some((arg, why)) = danger {
             self.interpreter_write(
                 &arg,
@@ -1294,25 +1706,42 @@ impl Walker<'_> {
     }
 
     fn awk(&mut self, st: &State, args: &[Arg]) {
+        #[rustfmt::skip]
         const T: &[OptSpec] = &[
-            o('f', "file", Req), o('v', "assign", Req), o('F', "field-separator", Req), o('e', "source", Req),
-            o('i', "include", Req), o('l', "load", Req), o('E', "exec", Req), o('b', "characters-as-bytes", No),
-            o('c', "traditional", No), o('C', "copyright", No), o('d', "dump-variables", Opt), o('D', "debug", Opt),
+            o('f', "file", Req), o('v', "assign", Req), o('F', "field-separator", Req),
+            o('e', "source", Req), o('i', "include", Req), o('l', "load", Req),
+            o('E', "exec", Req), o('b', "characters-as-bytes", No), o('c', "traditional", No),
+            o('C', "copyright", No), o('d', "dump-variables", Opt), o('D', "debug", Opt),
             o('g', "gen-pot", No), o('h', "help", No), o('L', "lint", Opt), o('M', "bignum", No),
-            o('n', "non-decimal-data", No), o('N', "use-lc-numeric", No), o('o', "pretty-print", Opt),
-            o('O', "optimize", No), o('p', "profile", Opt), o('P', "posix", No), o('r', "re-interval", No),
-            o('s', "no-optimize", No), o('S', "sandbox", No), o('t', "lint-old", No), o('V', "version", No),
+            o('n', "non-decimal-data", No), o('N', "use-lc-numeric", No),
+            o('o', "pretty-print", Opt), o('O', "optimize", No), o('p', "profile", Opt),
+            o('P', "posix", No), o('r', "re-interval", No), o('s', "no-optimize", No),
+            o('S', "sandbox", No), o('t', "lint-old", No), o('V', "version", No),
         ];
         let p = opts::parse(args, T, POSIX);
         let sandbox = p.flag("sandbox");
-        let in_place = p.values("include").chain(p.values("load")).any(|v| v.plain().is_some_and(|t| t.trim_end_matches(".so") == "inplace"));
+        let in_place = p.values("include").chain(p.values("load")).any(|v| {
+            v.plain()
+                .is_some_and(|t| t.trim_end_matches(".so") == "inplace")
+        });
         let mut ops = operands(args, &p);
         let mut programs: Vec<&Arg> = p.values("source").collect();
-        if p.value("file").is_none() && p.value("exec").is_none() && programs.is_empty() && !ops.is_empty() {
+        if p.value("file").is_none()
+            && p.value("exec").is_none()
+            && programs.is_empty()
+            && !ops.is_empty()
+        {
             programs.push(ops.remove(0));
         }
         if let Some(file) = p.value("file").or_else(|| p.value("exec")) {
-            self.path(&st.cwd, file, Access::Read, false, true, "runs the awk program");
+            self.path(
+                &st.cwd,
+                file,
+                Access::Read,
+                false,
+                true,
+                "runs the awk program",
+            );
         }
         for program in programs {
             match program.text() {
@@ -1329,22 +1758,35 @@ impl Walker<'_> {
                 None => self.dynamic(program, "the awk program"),
             }
         }
-        let verb = if in_place { "`awk -i inplace` edits in place" } else { "reads" };
+        let verb = if in_place {
+            "`awk -i inplace` edits in place"
+        } else {
+            "reads"
+        };
         for file in ops {
-            if file.plain().is_some_and(|t| t.split_once('=').is_some_and(|(n, _)| is_identifier(n))) {
+            if file
+                .plain()
+                .is_some_and(|t| t.split_once('=').is_some_and(|(n, _)| is_identifier(n)))
+            {
                 continue;
             }
-            let access = if in_place { Access::Write } else { Access::Read };
+            let access = if in_place {
+                Access::Write
+            } else {
+                Access::Read
+            };
             self.path(&st.cwd, file, access, false, true, verb);
         }
     }
 
     fn sed(&mut self, st: &State, args: &[Arg]) {
+        #[rustfmt::skip]
         const T: &[OptSpec] = &[
             o('n', "quiet", No), l("silent", No), o('e', "expression", Req), o('f', "file", Req),
-            l("follow-symlinks", No), o('i', "in-place", Opt), o('l', "line-length", Req), l("posix", No),
-            o('E', "regexp-extended", No), s('r', No), o('s', "separate", No), l("sandbox", No),
-            o('u', "unbuffered", No), o('z', "null-data", No), l("debug", No), l("help", No), l("version", No),
+            l("follow-symlinks", No), o('i', "in-place", Opt), o('l', "line-length", Req),
+            l("posix", No), o('E', "regexp-extended", No), s('r', No), o('s', "separate", No),
+            l("sandbox", No), o('u', "unbuffered", No), o('z', "null-data", No), l("debug", No),
+            l("help", No), l("version", No),
             // BSD sed: `-i ''`/`-I`.
             s('I', Opt),
         ];
@@ -1355,7 +1797,14 @@ impl Walker<'_> {
             scripts.push(ops.remove(0));
         }
         if let Some(file) = p.value("file") {
-            self.path(&st.cwd, file, Access::Read, false, true, "runs the sed script");
+            self.path(
+                &st.cwd,
+                file,
+                Access::Read,
+                false,
+                true,
+                "runs the sed script",
+            );
         }
         let sandbox = p.flag("sandbox");
         for script in scripts {
@@ -1375,15 +1824,30 @@ impl Walker<'_> {
                     ),
                     SedEffect::Write(file) => {
                         let target = Arg::synthetic(Val::Lit(Lit::plain(file)), script);
-                        self.path(&st.cwd, &target, Access::Write, false, true, "the sed script's `w` command writes");
+                        self.path(
+                            &st.cwd,
+                            &target,
+                            Access::Write,
+                            false,
+                            true,
+                            "the sed script's `w` command writes",
+                        );
                     }
                 }
             }
         }
         let in_place = p.maybe("in-place") || p.maybe("I");
-        let verb = if in_place { "`sed -i` edits in place" } else { "reads" };
+        let verb = if in_place {
+            "`sed -i` edits in place"
+        } else {
+            "reads"
+        };
         for file in ops {
-            let access = if in_place { Access::Write } else { Access::Read };
+            let access = if in_place {
+                Access::Write
+            } else {
+                Access::Read
+            };
             self.path(&st.cwd, file, access, false, true, verb);
         }
     }
@@ -1394,9 +1858,14 @@ impl Walker<'_> {
         while let Some(arg) = args.get(i) {
             let text = arg.plain().unwrap_or("");
             if matches!(program, "vi" | "vim" | "nvim" | "view" | "ex")
-                && (text.starts_with('+') || matches!(text, "-c" | "--cmd" | "-S" | "-s" | "-W" | "-w"))
+                && (text.starts_with('+')
+                    || matches!(text, "-c" | "--cmd" | "-S" | "-s" | "-W" | "-w"))
             {
-                self.interpreter_write(arg, &format!("`{program} {text}`"), "edit the file with a redirect, `sed -i` or a script file instead");
+                self.interpreter_write(
+                    arg,
+                    &format!("`{program} {text}`"),
+                    "edit the file with a redirect, `sed -i` or a script file instead",
+                );
                 return;
             }
             if text.starts_with('-') && text.len() > 1 {
@@ -1412,11 +1881,23 @@ impl Walker<'_> {
                     for effect in ed_effects(script) {
                         match effect {
                             SedEffect::Exec => {
-                                self.interpreter_write(&inv.argv[0], &format!("the `{program}` script (a `!` command)"), "edit without shell escapes");
+                                self.interpreter_write(
+                                    &inv.argv[0],
+                                    &format!("the `{program}` script (a `!` command)"),
+                                    "edit without shell escapes",
+                                );
                             }
                             SedEffect::Write(file) => {
-                                let target = Arg::synthetic(Val::Lit(Lit::plain(file)), &inv.argv[0]);
-                                self.path(&st.cwd, &target, Access::Write, false, true, &format!("the `{program}` script writes"));
+                                let target =
+                                    Arg::synthetic(Val::Lit(Lit::plain(file)), &inv.argv[0]);
+                                self.path(
+                                    &st.cwd,
+                                    &target,
+                                    Access::Write,
+                                    false,
+                                    true,
+                                    &format!("the `{program}` script writes"),
+                                );
                             }
                         }
                     }
@@ -1437,37 +1918,46 @@ impl Walker<'_> {
     // ---- writers -----------------------------------------------------------------------------
 
     fn rm(&mut self, st: &State, args: &[Arg]) {
+        #[rustfmt::skip]
         const T: &[OptSpec] = &[
-            o('f', "force", No), s('i', No), l("interactive", Opt), s('I', No), o('r', "recursive", No),
-            s('R', No), o('d', "dir", No), o('v', "verbose", No), l("one-file-system", No),
-            l("no-preserve-root", No), l("preserve-root", Opt), l("help", No), l("version", No),
+            o('f', "force", No), s('i', No), l("interactive", Opt), s('I', No),
+            o('r', "recursive", No), s('R', No), o('d', "dir", No), o('v', "verbose", No),
+            l("one-file-system", No), l("no-preserve-root", No), l("preserve-root", Opt),
+            l("help", No), l("version", No),
         ];
         let p = opts::parse(args, T, GNU);
         let recursive = p.maybe("recursive") || p.maybe("R");
-        let verb = if recursive { "`rm -r` deletes" } else { "`rm` deletes" };
+        let verb = if recursive {
+            "`rm -r` deletes"
+        } else {
+            "`rm` deletes"
+        };
         for arg in operands(args, &p) {
             self.path(&st.cwd, arg, Access::Delete, recursive, false, verb);
         }
     }
 
     fn cp_mv(&mut self, st: &State, args: &[Arg], is_mv: bool) {
+        #[rustfmt::skip]
         const CP: &[OptSpec] = &[
-            o('a', "archive", No), l("attributes-only", No), s('b', No), l("backup", Opt), l("copy-contents", No),
-            s('d', No), l("debug", No), o('f', "force", No), o('i', "interactive", No), s('H', No),
-            o('l', "link", No), o('L', "dereference", No), o('n', "no-clobber", No), o('P', "no-dereference", No),
-            s('p', No), l("preserve", Opt), l("no-preserve", Req), l("parents", No), o('R', "recursive", No),
-            s('r', No), l("reflink", Opt), l("remove-destination", No), l("sparse", Req),
+            o('a', "archive", No), l("attributes-only", No), s('b', No), l("backup", Opt),
+            l("copy-contents", No), s('d', No), l("debug", No), o('f', "force", No),
+            o('i', "interactive", No), s('H', No), o('l', "link", No), o('L', "dereference", No),
+            o('n', "no-clobber", No), o('P', "no-dereference", No), s('p', No), l("preserve", Opt),
+            l("no-preserve", Req), l("parents", No), o('R', "recursive", No), s('r', No),
+            l("reflink", Opt), l("remove-destination", No), l("sparse", Req),
             l("strip-trailing-slashes", No), o('s', "symbolic-link", No), o('S', "suffix", Req),
-            o('t', "target-directory", Req), o('T', "no-target-directory", No), o('u', "update", Opt),
-            o('v', "verbose", No), l("keep-directory-symlink", No), o('x', "one-file-system", No), s('Z', No),
-            l("context", Opt),
+            o('t', "target-directory", Req), o('T', "no-target-directory", No),
+            o('u', "update", Opt), o('v', "verbose", No), l("keep-directory-symlink", No),
+            o('x', "one-file-system", No), s('Z', No), l("context", Opt),
         ];
+        #[rustfmt::skip]
         const MV: &[OptSpec] = &[
             s('b', No), l("backup", Opt), l("debug", No), l("exchange", No), o('f', "force", No),
             o('i', "interactive", No), o('n', "no-clobber", No), l("no-copy", No),
-            l("strip-trailing-slashes", No), o('S', "suffix", Req), o('t', "target-directory", Req),
-            o('T', "no-target-directory", No), o('u', "update", Opt), o('v', "verbose", No), s('Z', No),
-            l("context", Opt),
+            l("strip-trailing-slashes", No), o('S', "suffix", Req),
+            o('t', "target-directory", Req), o('T', "no-target-directory", No),
+            o('u', "update", Opt), o('v', "verbose", No), s('Z', No), l("context", Opt),
         ];
         let p = opts::parse(args, if is_mv { MV } else { CP }, GNU);
         let recursive = is_mv || p.maybe("archive") || p.maybe("recursive") || p.maybe("r");
@@ -1479,16 +1969,31 @@ impl Walker<'_> {
             Some(dir) => (ops.clone(), Some((dir, true))),
             None => match ops.split_last() {
                 Some((last, rest)) if !rest.is_empty() => {
-                    let into = !p.flag("no-target-directory") && (rest.len() > 1 || is_dir(&st.cwd, last));
+                    let into =
+                        !p.flag("no-target-directory") && (rest.len() > 1 || is_dir(&st.cwd, last));
                     (rest.to_vec(), Some(((*last).clone(), into)))
                 }
                 _ => (ops.clone(), None),
             },
         };
         for source in &sources {
-            self.path(&st.cwd, source, Access::Read, recursive, true, &format!("`{program}` reads"));
+            self.path(
+                &st.cwd,
+                source,
+                Access::Read,
+                recursive,
+                true,
+                &format!("`{program}` reads"),
+            );
             if is_mv {
-                self.path(&st.cwd, source, Access::Delete, true, false, "`mv` moves away");
+                self.path(
+                    &st.cwd,
+                    source,
+                    Access::Delete,
+                    true,
+                    false,
+                    "`mv` moves away",
+                );
             }
         }
         let Some((dest, into)) = dest else { return };
@@ -1513,76 +2018,160 @@ impl Walker<'_> {
     }
 
     fn install(&mut self, st: &State, args: &[Arg]) {
+        #[rustfmt::skip]
         const T: &[OptSpec] = &[
-            s('b', No), l("backup", Opt), o('C', "compare", No), s('c', No), s('D', No), o('d', "directory", No),
-            o('g', "group", Req), o('m', "mode", Req), o('o', "owner", Req), o('p', "preserve-timestamps", No),
-            o('s', "strip", No), l("strip-program", Req), o('S', "suffix", Req), o('t', "target-directory", Req),
-            o('T', "no-target-directory", No), o('v', "verbose", No), s('Z', No), l("context", Opt),
-            l("preserve-context", No), l("debug", No),
+            s('b', No), l("backup", Opt), o('C', "compare", No), s('c', No), s('D', No),
+            o('d', "directory", No), o('g', "group", Req), o('m', "mode", Req),
+            o('o', "owner", Req), o('p', "preserve-timestamps", No), o('s', "strip", No),
+            l("strip-program", Req), o('S', "suffix", Req), o('t', "target-directory", Req),
+            o('T', "no-target-directory", No), o('v', "verbose", No), s('Z', No),
+            l("context", Opt), l("preserve-context", No), l("debug", No),
         ];
         let p = opts::parse(args, T, GNU);
         let ops = operands(args, &p);
         if p.flag("directory") {
             for dir in ops {
-                self.path(&st.cwd, dir, Access::Write, false, true, "`install -d` creates");
+                self.path(
+                    &st.cwd,
+                    dir,
+                    Access::Write,
+                    false,
+                    true,
+                    "`install -d` creates",
+                );
             }
             return;
         }
-        let (sources, dest, into): (Vec<&Arg>, Option<Arg>, bool) = match p.value("target-directory") {
-            Some(dir) => (ops.clone(), Some(dir.clone()), true),
-            None => match ops.split_last() {
-                Some((last, rest)) if !rest.is_empty() => {
-                    let into = !p.flag("no-target-directory") && (rest.len() > 1 || is_dir(&st.cwd, last));
-                    (rest.to_vec(), Some((*last).clone()), into)
-                }
-                _ => (Vec::new(), None, false),
-            },
-        };
+        let (sources, dest, into): (Vec<&Arg>, Option<Arg>, bool) =
+            match p.value("target-directory") {
+                Some(dir) => (ops.clone(), Some(dir.clone()), true),
+                None => match ops.split_last() {
+                    Some((last, rest)) if !rest.is_empty() => {
+                        let into = !p.flag("no-target-directory")
+                            && (rest.len() > 1 || is_dir(&st.cwd, last));
+                        (rest.to_vec(), Some((*last).clone()), into)
+                    }
+                    _ => (Vec::new(), None, false),
+                },
+            };
         for source in &sources {
-            self.path(&st.cwd, source, Access::Read, false, true, "`install` reads");
+            self.path(
+                &st.cwd,
+                source,
+                Access::Read,
+                false,
+                true,
+                "`install` reads",
+            );
         }
         let Some(dest) = dest else { return };
         if !into {
-            self.path(&st.cwd, &dest, Access::Write, false, true, "`install` writes");
+            self.path(
+                &st.cwd,
+                &dest,
+                Access::Write,
+                false,
+                true,
+                "`install` writes",
+            );
             return;
         }
         for source in &sources {
             match source.plain() {
                 Some(text) => {
-                    let name = text.trim_end_matches('/').rsplit('/').next().unwrap_or(text);
-                    self.path(&st.cwd, &joined(&dest, name), Access::Write, false, true, "`install` writes");
+                    let name = text
+                        .trim_end_matches('/')
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or(text);
+                    self.path(
+                        &st.cwd,
+                        &joined(&dest, name),
+                        Access::Write,
+                        false,
+                        true,
+                        "`install` writes",
+                    );
                 }
-                None => self.path(&st.cwd, &dest, Access::Write, true, true, "`install` writes"),
+                None => self.path(
+                    &st.cwd,
+                    &dest,
+                    Access::Write,
+                    true,
+                    true,
+                    "`install` writes",
+                ),
             }
         }
     }
 
     fn ln(&mut self, st: &State, program: &str, args: &[Arg]) {
+        #[rustfmt::skip]
         const T: &[OptSpec] = &[
             s('b', No), l("backup", Opt), o('d', "directory", No), s('F', No), o('f', "force", No),
-            o('i', "interactive", No), o('L', "logical", No), o('n', "no-dereference", No), o('P', "physical", No),
-            o('r', "relative", No), o('s', "symbolic", No), o('S', "suffix", Req), o('t', "target-directory", Req),
+            o('i', "interactive", No), o('L', "logical", No), o('n', "no-dereference", No),
+            o('P', "physical", No), o('r', "relative", No), o('s', "symbolic", No),
+            o('S', "suffix", Req), o('t', "target-directory", Req),
             o('T', "no-target-directory", No), o('v', "verbose", No),
         ];
         let p = opts::parse(args, T, GNU);
         let ops = operands(args, &p);
         let symbolic = program == "ln" && p.flag("symbolic");
         let (targets, links): (Vec<&Arg>, Vec<Arg>) = match p.value("target-directory") {
-            Some(dir) => (ops.clone(), ops.iter().map(|t| joined(dir, t.plain().map_or("x", |x| x.rsplit('/').next().unwrap_or(x)))).collect()),
+            Some(dir) => (
+                ops.clone(),
+                ops.iter()
+                    .map(|t| {
+                        joined(
+                            dir,
+                            t.plain().map_or("x", |x| x.rsplit('/').next().unwrap_or(x)),
+                        )
+                    })
+                    .collect(),
+            ),
             None => match ops.as_slice() {
                 [target] => {
-                    let name = target.plain().map_or("x", |x| x.trim_end_matches('/').rsplit('/').next().unwrap_or(x));
-                    (vec![*target], vec![Arg::synthetic(Val::Lit(Lit::plain(name)), target)])
+                    let name = target.plain().map_or("x", |x| {
+                        x.trim_end_matches('/').rsplit('/').next().unwrap_or(x)
+                    });
+                    (
+                        vec![*target],
+                        vec![Arg::synthetic(Val::Lit(Lit::plain(name)), target)],
+                    )
                 }
-                [rest @ .., last] if rest.len() > 1 || (is_dir(&st.cwd, last) && !p.flag("no-target-directory") && !p.flag("no-dereference")) => {
-                    (rest.to_vec(), rest.iter().map(|t| joined(last, t.plain().map_or("x", |x| x.trim_end_matches('/').rsplit('/').next().unwrap_or(x)))).collect())
+                [rest @ .., last]
+                    if rest.len() > 1
+                        || (is_dir(&st.cwd, last)
+                            && !p.flag("no-target-directory")
+                            && !p.flag("no-dereference")) =>
+                {
+                    (
+                        rest.to_vec(),
+                        rest.iter()
+                            .map(|t| {
+                                joined(
+                                    last,
+                                    t.plain().map_or("x", |x| {
+                                        x.trim_end_matches('/').rsplit('/').next().unwrap_or(x)
+                                    }),
+                                )
+                            })
+                            .collect(),
+                    )
                 }
                 [target, link] => (vec![*target], vec![(*link).clone()]),
                 _ => (Vec::new(), Vec::new()),
             },
         };
         for link in &links {
-            self.path(&st.cwd, link, Access::Write, false, false, &format!("`{program}` creates the link"));
+            self.path(
+                &st.cwd,
+                link,
+                Access::Write,
+                false,
+                false,
+                &format!("`{program}` creates the link"),
+            );
         }
         // A link inside the scope that points at a file outside it lets later writes escape the
         // scope; judge what the link will point at as if it were written.
@@ -1601,23 +2190,52 @@ impl Walker<'_> {
             let ctx = self.ctx;
             let in_repo = abs.starts_with(ctx.own_root())
                 || abs.starts_with(&ctx.main_worktree)
-                || ctx.other_sessions.iter().any(|o| abs.starts_with(&o.worktree));
+                || ctx
+                    .other_sessions
+                    .iter()
+                    .any(|o| abs.starts_with(&o.worktree));
             if in_repo {
                 let probe = Arg::synthetic(Val::Lit(Lit::plain(abs.to_string_lossy())), target);
-                self.path(&st.cwd, &probe, Access::Write, false, true, &format!("`{program}` makes a link through which later commands write"));
+                self.path(
+                    &st.cwd,
+                    &probe,
+                    Access::Write,
+                    false,
+                    true,
+                    &format!("`{program}` makes a link through which later commands write"),
+                );
             }
         }
     }
 
     fn simple_writer(&mut self, st: &State, program: &str, args: &[Arg]) {
+        #[rustfmt::skip]
         let table: &[OptSpec] = match program {
-            "touch" => &[s('a', No), o('c', "no-create", No), o('d', "date", Req), s('f', No), o('h', "no-dereference", No), s('m', No), o('r', "reference", Req), s('t', Req), l("time", Req)],
-            "mkdir" => &[o('m', "mode", Req), o('p', "parents", No), o('v', "verbose", No), s('Z', No), l("context", Opt)],
+            "touch" => &[
+                s('a', No), o('c', "no-create", No), o('d', "date", Req), s('f', No),
+                o('h', "no-dereference", No), s('m', No), o('r', "reference", Req), s('t', Req),
+                l("time", Req),
+            ],
+            "mkdir" => &[
+                o('m', "mode", Req), o('p', "parents", No), o('v', "verbose", No), s('Z', No),
+                l("context", Opt),
+            ],
             "mkfifo" | "mknod" => &[o('m', "mode", Req), s('Z', No), l("context", Opt)],
-            "tee" => &[o('a', "append", No), o('i', "ignore-interrupts", No), s('p', No), l("output-error", Opt)],
-            "truncate" => &[o('c', "no-create", No), o('o', "io-blocks", No), o('r', "reference", Req), o('s', "size", Req)],
+            "tee" => &[
+                o('a', "append", No), o('i', "ignore-interrupts", No), s('p', No),
+                l("output-error", Opt),
+            ],
+            "truncate" => &[
+                o('c', "no-create", No), o('o', "io-blocks", No), o('r', "reference", Req),
+                o('s', "size", Req),
+            ],
             "chattr" => &[s('R', No), s('V', No), s('f', No), s('v', Req), s('p', Req)],
-            "setfacl" => &[o('m', "modify", Req), o('M', "modify-file", Req), o('x', "remove", Req), o('X', "remove-file", Req), o('b', "remove-all", No), o('k', "remove-default", No), l("set", Req), l("set-file", Req), o('R', "recursive", No), o('d', "default", No), o('n', "no-mask", No)],
+            "setfacl" => &[
+                o('m', "modify", Req), o('M', "modify-file", Req), o('x', "remove", Req),
+                o('X', "remove-file", Req), o('b', "remove-all", No), o('k', "remove-default", No),
+                l("set", Req), l("set-file", Req), o('R', "recursive", No), o('d', "default", No),
+                o('n', "no-mask", No),
+            ],
             _ => &[],
         };
         let p = opts::parse(args, table, GNU);
@@ -1637,15 +2255,30 @@ impl Walker<'_> {
     }
 
     fn chmod(&mut self, st: &State, program: &str, args: &[Arg]) {
+        #[rustfmt::skip]
         const T: &[OptSpec] = &[
-            o('R', "recursive", No), o('c', "changes", No), o('f', "silent", No), l("quiet", No), o('v', "verbose", No),
-            l("reference", Req), l("from", Req), o('h', "no-dereference", No), l("dereference", No), s('H', No),
-            s('L', No), s('P', No), l("preserve-root", No), l("no-preserve-root", No),
+            o('R', "recursive", No), o('c', "changes", No), o('f', "silent", No), l("quiet", No),
+            o('v', "verbose", No), l("reference", Req), l("from", Req),
+            o('h', "no-dereference", No), l("dereference", No), s('H', No), s('L', No), s('P', No),
+            l("preserve-root", No), l("no-preserve-root", No),
         ];
         // `chmod -x f`: a mode that looks like an option.
-        let is_mode = |t: &str| program == "chmod" && t.len() > 1 && t.starts_with('-') && t[1..].chars().all(|c| "rwxXstugoa=+-,0123456789".contains(c)) && !t[1..].contains(['R', 'c', 'f', 'v', 'h']);
+        let is_mode = |t: &str| {
+            program == "chmod"
+                && t.len() > 1
+                && t.starts_with('-')
+                && t[1..]
+                    .chars()
+                    .all(|c| "rwxXstugoa=+-,0123456789".contains(c))
+                && !t[1..].contains(['R', 'c', 'f', 'v', 'h'])
+        };
         let mode_word = args.iter().position(|a| a.plain().is_some_and(is_mode));
-        let filtered: Vec<Arg> = args.iter().enumerate().filter(|(i, _)| Some(*i) != mode_word).map(|(_, a)| a.clone()).collect();
+        let filtered: Vec<Arg> = args
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| Some(*i) != mode_word)
+            .map(|(_, a)| a.clone())
+            .collect();
         let p = opts::parse(&filtered, T, GNU);
         let mut ops = operands(&filtered, &p);
         if mode_word.is_none() && p.value("reference").is_none() && !ops.is_empty() {
@@ -1661,56 +2294,91 @@ impl Walker<'_> {
     }
 
     fn rsync(&mut self, st: &State, args: &[Arg]) {
+        #[rustfmt::skip]
         const T: &[OptSpec] = &[
-            o('e', "rsh", Req), o('f', "filter", Req), o('T', "temp-dir", Req), o('B', "block-size", Req),
-            o('M', "remote-option", Req), s('@', Req), l("modify-window", Req), l("exclude", Req), l("include", Req),
-            l("exclude-from", Req), l("include-from", Req), l("files-from", Req), l("rsync-path", Req),
-            l("log-file", Req), l("log-file-format", Req), l("backup-dir", Req), l("suffix", Req),
-            l("partial-dir", Req), l("compare-dest", Req), l("copy-dest", Req), l("link-dest", Req),
-            l("chmod", Req), l("chown", Req), l("usermap", Req), l("groupmap", Req), l("timeout", Req),
-            l("contimeout", Req), l("port", Req), l("password-file", Req), l("out-format", Req),
-            l("max-size", Req), l("min-size", Req), l("max-delete", Req), l("bwlimit", Req),
-            l("checksum-choice", Req), l("compress-choice", Req), l("compress-level", Req),
-            l("skip-compress", Req), l("sockopts", Req), l("protocol", Req), l("iconv", Req), l("info", Req),
+            o('e', "rsh", Req), o('f', "filter", Req), o('T', "temp-dir", Req),
+            o('B', "block-size", Req), o('M', "remote-option", Req), s('@', Req),
+            l("modify-window", Req), l("exclude", Req), l("include", Req), l("exclude-from", Req),
+            l("include-from", Req), l("files-from", Req), l("rsync-path", Req), l("log-file", Req),
+            l("log-file-format", Req), l("backup-dir", Req), l("suffix", Req),
+            l("partial-dir", Req), l("compare-dest", Req), l("copy-dest", Req),
+            l("link-dest", Req), l("chmod", Req), l("chown", Req), l("usermap", Req),
+            l("groupmap", Req), l("timeout", Req), l("contimeout", Req), l("port", Req),
+            l("password-file", Req), l("out-format", Req), l("max-size", Req), l("min-size", Req),
+            l("max-delete", Req), l("bwlimit", Req), l("checksum-choice", Req),
+            l("compress-choice", Req), l("compress-level", Req), l("skip-compress", Req),
+            l("sockopts", Req), l("protocol", Req), l("iconv", Req), l("info", Req),
             l("debug", Req), l("outbuf", Req), l("read-batch", Req), l("write-batch", Req),
             l("only-write-batch", Req), l("copy-as", Req), l("stop-after", Req), l("stop-at", Req),
             l("max-alloc", Req), l("address", Req), l("delete", No), l("delete-before", No),
-            l("delete-during", No), l("delete-delay", No), l("delete-after", No), l("delete-excluded", No),
-            l("del", No), l("remove-source-files", No), o('a', "archive", No), o('r', "recursive", No),
-            o('n', "dry-run", No), l("list-only", No), o('v', "verbose", No), o('z', "compress", No),
-            o('P', "progress", No), o('h', "human-readable", No), o('q', "quiet", No), o('u', "update", No),
-            o('l', "links", No), o('L', "copy-links", No), o('p', "perms", No), o('t', "times", No),
-            o('g', "group", No), o('o', "owner", No), s('D', No), o('c', "checksum", No), o('H', "hard-links", No),
-            o('A', "acls", No), o('X', "xattrs", No), o('x', "one-file-system", No), o('R', "relative", No),
-            o('b', "backup", No), o('i', "itemize-changes", No), o('S', "sparse", No), o('W', "whole-file", No),
-            o('C', "cvs-exclude", No), o('d', "dirs", No), o('k', "copy-dirlinks", No), o('K', "keep-dirlinks", No),
-            o('m', "prune-empty-dirs", No), o('O', "omit-dir-times", No), o('J', "omit-link-times", No),
-            o('y', "fuzzy", No), o('0', "from0", No), o('s', "secluded-args", No), o('8', "8-bit-output", No),
-            o('4', "ipv4", No), o('6', "ipv6", No), l("mkpath", No), l("inplace", No), l("append", No),
-            l("existing", No), l("ignore-existing", No), l("size-only", No), l("stats", No), l("progress", No),
-            l("partial", No), l("numeric-ids", No), l("no-motd", No), l("ignore-times", No), l("force", No),
+            l("delete-during", No), l("delete-delay", No), l("delete-after", No),
+            l("delete-excluded", No), l("del", No), l("remove-source-files", No),
+            o('a', "archive", No), o('r', "recursive", No), o('n', "dry-run", No),
+            l("list-only", No), o('v', "verbose", No), o('z', "compress", No),
+            o('P', "progress", No), o('h', "human-readable", No), o('q', "quiet", No),
+            o('u', "update", No), o('l', "links", No), o('L', "copy-links", No),
+            o('p', "perms", No), o('t', "times", No), o('g', "group", No), o('o', "owner", No),
+            s('D', No), o('c', "checksum", No), o('H', "hard-links", No), o('A', "acls", No),
+            o('X', "xattrs", No), o('x', "one-file-system", No), o('R', "relative", No),
+            o('b', "backup", No), o('i', "itemize-changes", No), o('S', "sparse", No),
+            o('W', "whole-file", No), o('C', "cvs-exclude", No), o('d', "dirs", No),
+            o('k', "copy-dirlinks", No), o('K', "keep-dirlinks", No),
+            o('m', "prune-empty-dirs", No), o('O', "omit-dir-times", No),
+            o('J', "omit-link-times", No), o('y', "fuzzy", No), o('0', "from0", No),
+            o('s', "secluded-args", No), o('8', "8-bit-output", No), o('4', "ipv4", No),
+            o('6', "ipv6", No), l("mkpath", No), l("inplace", No), l("append", No),
+            l("existing", No), l("ignore-existing", No), l("size-only", No), l("stats", No),
+            l("progress", No), l("partial", No), l("numeric-ids", No), l("no-motd", No),
+            l("ignore-times", No), l("force", No),
         ];
         let p = opts::parse(args, T, GNU);
         if p.flag("dry-run") || p.flag("list-only") {
             return;
         }
         if let Some(log) = p.value("log-file") {
-            self.path(&st.cwd, log, Access::Write, false, true, "`rsync --log-file` writes");
+            self.path(
+                &st.cwd,
+                log,
+                Access::Write,
+                false,
+                true,
+                "`rsync --log-file` writes",
+            );
         }
         let ops = operands(args, &p);
         let remote = |a: &Arg| {
-            a.plain().is_some_and(|t| t.starts_with("rsync://") || t.split('/').next().is_some_and(|first| first.contains(':')))
+            a.plain().is_some_and(|t| {
+                t.starts_with("rsync://")
+                    || t.split('/').next().is_some_and(|first| first.contains(':'))
+            })
         };
-        let deletes = ["delete", "delete-before", "delete-during", "delete-delay", "delete-after", "delete-excluded", "del"]
-            .iter()
-            .any(|d| p.maybe(d));
-        let Some((dest, sources)) = ops.split_last() else { return };
+        let deletes = [
+            "delete",
+            "delete-before",
+            "delete-during",
+            "delete-delay",
+            "delete-after",
+            "delete-excluded",
+            "del",
+        ]
+        .iter()
+        .any(|d| p.maybe(d));
+        let Some((dest, sources)) = ops.split_last() else {
+            return;
+        };
         let remove_sources = p.maybe("remove-source-files");
         for source in sources {
             if !remote(source) {
                 self.path(&st.cwd, source, Access::Read, true, true, "`rsync` reads");
                 if remove_sources {
-                    self.path(&st.cwd, source, Access::Delete, true, false, "`rsync --remove-source-files` deletes");
+                    self.path(
+                        &st.cwd,
+                        source,
+                        Access::Delete,
+                        true,
+                        false,
+                        "`rsync --remove-source-files` deletes",
+                    );
                 }
             }
         }
@@ -1719,13 +2387,28 @@ impl Walker<'_> {
             // destination.
             for op in &ops {
                 if !remote(op) {
-                    self.path(&st.cwd, op, Access::Write, true, true, "`rsync` (with an option the gate does not know) may write");
+                    self.path(
+                        &st.cwd,
+                        op,
+                        Access::Write,
+                        true,
+                        true,
+                        "`rsync` (with an option the gate does not know) may write",
+                    );
                 }
             }
         }
         if !remote(dest) {
-            let access = if deletes { Access::Delete } else { Access::Write };
-            let verb = if deletes { "`rsync --delete` deletes in" } else { "`rsync` writes" };
+            let access = if deletes {
+                Access::Delete
+            } else {
+                Access::Write
+            };
+            let verb = if deletes {
+                "`rsync --delete` deletes in"
+            } else {
+                "`rsync` writes"
+            };
             self.path(&st.cwd, dest, access, true, true, verb);
         }
     }
@@ -1735,12 +2418,18 @@ impl Walker<'_> {
         let mut words: Vec<Arg> = args.to_vec();
         if let Some(first) = words.first().cloned() {
             if let Some(text) = first.plain() {
-                if !text.starts_with('-') && !text.is_empty() && text.chars().all(|c| c.is_ascii_alphabetic()) {
+                if !text.starts_with('-')
+                    && !text.is_empty()
+                    && text.chars().all(|c| c.is_ascii_alphabetic())
+                {
                     let mut expanded = Vec::new();
                     let mut values: Vec<Arg> = Vec::new();
                     let mut k = 1;
                     for c in text.chars() {
-                        expanded.push(Arg::synthetic(Val::Lit(Lit::plain(format!("-{c}"))), &first));
+                        expanded.push(Arg::synthetic(
+                            Val::Lit(Lit::plain(format!("-{c}"))),
+                            &first,
+                        ));
                         if "fCTXbNLVKgH".contains(c) {
                             if let Some(value) = words.get(k).cloned() {
                                 values.push(value);
@@ -1752,7 +2441,9 @@ impl Walker<'_> {
                     let mut out = Vec::new();
                     let mut values = values.into_iter();
                     for flag in expanded {
-                        let takes = flag.plain().is_some_and(|t| "fCTXbNLVKgH".contains(&t[1..]));
+                        let takes = flag
+                            .plain()
+                            .is_some_and(|t| "fCTXbNLVKgH".contains(&t[1..]));
                         out.push(flag);
                         if takes {
                             if let Some(v) = values.next() {
@@ -1765,24 +2456,35 @@ impl Walker<'_> {
                 }
             }
         }
+        #[rustfmt::skip]
         const T: &[OptSpec] = &[
-            o('c', "create", No), o('x', "extract", No), l("get", No), o('t', "list", No), o('u', "update", No),
-            o('r', "append", No), o('A', "catenate", No), l("concatenate", No), o('d', "diff", No), l("compare", No),
-            l("delete", No), o('f', "file", Req), o('C', "directory", Req), o('T', "files-from", Req),
-            o('X', "exclude-from", Req), l("exclude", Req), o('I', "use-compress-program", Req), l("to-command", Req),
-            l("checkpoint-action", Req), o('F', "info-script", Req), l("new-volume-script", Req), l("rsh-command", Req),
-            o('O', "to-stdout", No), o('k', "keep-old-files", No), l("overwrite", No), o('P', "absolute-names", No),
-            l("transform", Req), l("xform", Req), l("strip-components", Req), o('z', "gzip", No), o('j', "bzip2", No),
-            o('J', "xz", No), l("zstd", No), o('a', "auto-compress", No), o('v', "verbose", No),
-            o('p', "preserve-permissions", No), o('m', "touch", No), o('h', "dereference", No), l("owner", Req),
-            l("group", Req), l("mode", Req), l("mtime", Req), o('b', "blocking-factor", Req), o('H', "format", Req),
-            o('g', "listed-incremental", Req), o('N', "newer", Req), o('V', "label", Req), o('L', "tape-length", Req),
-            o('K', "starting-file", Req), l("remove-files", No), l("one-file-system", No), o('W', "verify", No),
-            l("exclude-vcs", No), l("wildcards", No), l("anchored", No), l("no-same-owner", No),
-            l("numeric-owner", No), l("checkpoint", Opt), l("sort", Req), l("warning", Req), l("index-file", Req),
+            o('c', "create", No), o('x', "extract", No), l("get", No), o('t', "list", No),
+            o('u', "update", No), o('r', "append", No), o('A', "catenate", No),
+            l("concatenate", No), o('d', "diff", No), l("compare", No), l("delete", No),
+            o('f', "file", Req), o('C', "directory", Req), o('T', "files-from", Req),
+            o('X', "exclude-from", Req), l("exclude", Req), o('I', "use-compress-program", Req),
+            l("to-command", Req), l("checkpoint-action", Req), o('F', "info-script", Req),
+            l("new-volume-script", Req), l("rsh-command", Req), o('O', "to-stdout", No),
+            o('k', "keep-old-files", No), l("overwrite", No), o('P', "absolute-names", No),
+            l("transform", Req), l("xform", Req), l("strip-components", Req), o('z', "gzip", No),
+            o('j', "bzip2", No), o('J', "xz", No), l("zstd", No), o('a', "auto-compress", No),
+            o('v', "verbose", No), o('p', "preserve-permissions", No), o('m', "touch", No),
+            o('h', "dereference", No), l("owner", Req), l("group", Req), l("mode", Req),
+            l("mtime", Req), o('b', "blocking-factor", Req), o('H', "format", Req),
+            o('g', "listed-incremental", Req), o('N', "newer", Req), o('V', "label", Req),
+            o('L', "tape-length", Req), o('K', "starting-file", Req), l("remove-files", No),
+            l("one-file-system", No), o('W', "verify", No), l("exclude-vcs", No),
+            l("wildcards", No), l("anchored", No), l("no-same-owner", No), l("numeric-owner", No),
+            l("checkpoint", Opt), l("sort", Req), l("warning", Req), l("index-file", Req),
         ];
         let p = opts::parse(&words, T, GNU);
-        for key in ["use-compress-program", "to-command", "info-script", "new-volume-script", "rsh-command"] {
+        for key in [
+            "use-compress-program",
+            "to-command",
+            "info-script",
+            "new-volume-script",
+            "rsh-command",
+        ] {
             if let Some(cmd) = p.value(key).cloned() {
                 self.command_text_arg(st, &cmd);
             }
@@ -1804,28 +2506,66 @@ impl Walker<'_> {
         };
         let ops = operands(&words, &p);
         let stdout_archive = archive.as_ref().is_some_and(|a| a.plain() == Some("-"));
-        if p.maybe("create") || p.maybe("append") || p.maybe("update") || p.maybe("catenate") || p.maybe("concatenate") || p.maybe("delete") {
+        if p.maybe("create")
+            || p.maybe("append")
+            || p.maybe("update")
+            || p.maybe("catenate")
+            || p.maybe("concatenate")
+            || p.maybe("delete")
+        {
             if let Some(archive) = &archive {
                 if !stdout_archive {
-                    self.path(&st.cwd, archive, Access::Write, false, true, "`tar` writes the archive");
+                    self.path(
+                        &st.cwd,
+                        archive,
+                        Access::Write,
+                        false,
+                        true,
+                        "`tar` writes the archive",
+                    );
                 }
             }
             for member in &ops {
-                self.path(&member_cwd, member, Access::Read, true, true, "`tar` archives");
+                self.path(
+                    &member_cwd,
+                    member,
+                    Access::Read,
+                    true,
+                    true,
+                    "`tar` archives",
+                );
                 if p.flag("remove-files") {
-                    self.path(&member_cwd, member, Access::Delete, true, false, "`tar --remove-files` deletes");
+                    self.path(
+                        &member_cwd,
+                        member,
+                        Access::Delete,
+                        true,
+                        false,
+                        "`tar --remove-files` deletes",
+                    );
                 }
             }
         }
         if p.maybe("extract") || p.maybe("get") {
             if let Some(archive) = &archive {
                 if !stdout_archive {
-                    self.path(&st.cwd, archive, Access::Read, false, true, "`tar` reads the archive");
+                    self.path(
+                        &st.cwd,
+                        archive,
+                        Access::Read,
+                        false,
+                        true,
+                        "`tar` reads the archive",
+                    );
                 }
             }
             if !p.flag("to-stdout") {
                 if p.flag("absolute-names") {
-                    let first = words.first().cloned().unwrap_or_else(|| Arg { val: Val::Dyn(Dyn::Other("tar".into())), raw: "tar".into(), span: (0, 0) });
+                    let first = words.first().cloned().unwrap_or_else(|| Arg {
+                        val: Val::Dyn(Dyn::Other("tar".into())),
+                        raw: "tar".into(),
+                        span: (0, 0),
+                    });
                     self.report_arg(
                         "fs.write.outside-scope",
                         &first,
@@ -1834,7 +2574,14 @@ impl Walker<'_> {
                     );
                 }
                 match &dir {
-                    Some(dir) => self.path(&st.cwd, dir, Access::Write, true, true, "`tar -x` extracts into"),
+                    Some(dir) => self.path(
+                        &st.cwd,
+                        dir,
+                        Access::Write,
+                        true,
+                        true,
+                        "`tar -x` extracts into",
+                    ),
                     None => {
                         let like: Vec<Arg> = words.first().cloned().into_iter().collect();
                         self.cwd_write_tree(st, &like, "`tar -x` extracts into");
@@ -1845,7 +2592,14 @@ impl Walker<'_> {
         if p.maybe("list") || p.maybe("diff") || p.maybe("compare") {
             if let Some(archive) = &archive {
                 if !stdout_archive {
-                    self.path(&st.cwd, archive, Access::Read, false, true, "`tar` reads the archive");
+                    self.path(
+                        &st.cwd,
+                        archive,
+                        Access::Read,
+                        false,
+                        true,
+                        "`tar` reads the archive",
+                    );
                 }
             }
         }
@@ -1854,12 +2608,20 @@ impl Walker<'_> {
     /// A write of anything under the working directory.
     fn cwd_write_tree(&mut self, st: &State, like: &[Arg], verb: &str) {
         let span = like.first().map_or((0, 0), |a| a.span);
-        let arg = Arg { val: Val::Lit(Lit::plain(".")), raw: like.first().map_or(".".into(), |a| a.raw.clone()), span };
+        let arg = Arg {
+            val: Val::Lit(Lit::plain(".")),
+            raw: like.first().map_or(".".into(), |a| a.raw.clone()),
+            span,
+        };
         self.path(&st.cwd, &arg, Access::Write, true, true, verb);
     }
 
     fn mktemp(&mut self, st: &State, args: &[Arg]) {
-        const T: &[OptSpec] = &[o('d', "directory", No), o('u', "dry-run", No), o('q', "quiet", No), s('p', Req), l("tmpdir", Opt), s('t', No), l("suffix", Req)];
+        #[rustfmt::skip]
+        const T: &[OptSpec] = &[
+            o('d', "directory", No), o('u', "dry-run", No), o('q', "quiet", No), s('p', Req),
+            l("tmpdir", Opt), s('t', No), l("suffix", Req),
+        ];
         let p = opts::parse(args, T, GNU);
         if p.flag("dry-run") {
             return;
@@ -1875,10 +2637,24 @@ impl Walker<'_> {
                     Some(t) => joined(&dir, t),
                     None => joined(&dir, "tmp.XXXXXXXXXX"),
                 };
-                self.path(&st.cwd, &target, Access::Write, false, true, "`mktemp` creates");
+                self.path(
+                    &st.cwd,
+                    &target,
+                    Access::Write,
+                    false,
+                    true,
+                    "`mktemp` creates",
+                );
             }
             (None, Some(template)) if !p.flag("t") => {
-                self.path(&st.cwd, &template, Access::Write, false, true, "`mktemp` creates");
+                self.path(
+                    &st.cwd,
+                    &template,
+                    Access::Write,
+                    false,
+                    true,
+                    "`mktemp` creates",
+                );
             }
             // In $TMPDIR (the gate assumes the usual temp dir).
             _ => {}
@@ -1886,18 +2662,28 @@ impl Walker<'_> {
     }
 
     fn wget(&mut self, st: &State, args: &[Arg]) {
+        #[rustfmt::skip]
         const T: &[OptSpec] = &[
-            o('O', "output-document", Req), o('P', "directory-prefix", Req), o('o', "output-file", Req),
-            o('a', "append-output", Req), o('i', "input-file", Req), o('r', "recursive", No), o('m', "mirror", No),
-            o('q', "quiet", No), o('c', "continue", No), o('N', "timestamping", No), o('t', "tries", Req),
-            o('T', "timeout", Req), o('U', "user-agent", Req), l("header", Req), l("user", Req), l("password", Req),
-            o('e', "execute", Req), o('l', "level", Req), o('A', "accept", Req), o('R', "reject", Req),
-            o('D', "domains", Req), l("post-data", Req), l("post-file", Req), l("spider", No),
+            o('O', "output-document", Req), o('P', "directory-prefix", Req),
+            o('o', "output-file", Req), o('a', "append-output", Req), o('i', "input-file", Req),
+            o('r', "recursive", No), o('m', "mirror", No), o('q', "quiet", No),
+            o('c', "continue", No), o('N', "timestamping", No), o('t', "tries", Req),
+            o('T', "timeout", Req), o('U', "user-agent", Req), l("header", Req), l("user", Req),
+            l("password", Req), o('e', "execute", Req), o('l', "level", Req),
+            o('A', "accept", Req), o('R', "reject", Req), o('D', "domains", Req),
+            l("post-data", Req), l("post-file", Req), l("spider", No),
         ];
         let p = opts::parse(args, T, GNU);
         for key in ["output-file", "append-output"] {
             if let Some(log) = p.value(key) {
-                self.path(&st.cwd, log, Access::Write, false, true, "`wget` writes its log to");
+                self.path(
+                    &st.cwd,
+                    log,
+                    Access::Write,
+                    false,
+                    true,
+                    "`wget` writes its log to",
+                );
             }
         }
         if p.flag("spider") {
@@ -1909,8 +2695,19 @@ impl Walker<'_> {
             None => {
                 let tree = p.flag("recursive") || p.flag("mirror");
                 match p.value("directory-prefix") {
-                    Some(dir) => self.path(&st.cwd, dir, Access::Write, true, true, "`wget` downloads into"),
-                    None if tree => self.cwd_write_tree(st, &args[..args.len().min(1)], "`wget -r` downloads into"),
+                    Some(dir) => self.path(
+                        &st.cwd,
+                        dir,
+                        Access::Write,
+                        true,
+                        true,
+                        "`wget` downloads into",
+                    ),
+                    None if tree => self.cwd_write_tree(
+                        st,
+                        &args[..args.len().min(1)],
+                        "`wget -r` downloads into",
+                    ),
                     None => self.cwd_write(st, &args[..args.len().min(1)], "`wget` downloads into"),
                 }
             }
@@ -1918,20 +2715,26 @@ impl Walker<'_> {
     }
 
     fn curl(&mut self, st: &State, args: &[Arg]) {
+        #[rustfmt::skip]
         const T: &[OptSpec] = &[
-            o('o', "output", Req), o('O', "remote-name", No), l("remote-name-all", No), l("output-dir", Req),
-            o('D', "dump-header", Req), o('c', "cookie-jar", Req), l("trace", Req), l("trace-ascii", Req),
-            l("stderr", Req), l("etag-save", Req), l("hsts", Req), l("alt-svc", Req), o('J', "remote-header-name", No),
-            o('d', "data", Req), l("data-binary", Req), l("data-raw", Req), l("data-urlencode", Req),
-            o('H', "header", Req), o('X', "request", Req), o('u', "user", Req), o('A', "user-agent", Req),
-            o('e', "referer", Req), o('b', "cookie", Req), o('T', "upload-file", Req), o('F', "form", Req),
-            o('K', "config", Req), o('w', "write-out", Req), o('m', "max-time", Req), o('x', "proxy", Req),
-            o('r', "range", Req), o('E', "cert", Req), l("key", Req), l("cacert", Req), l("connect-timeout", Req),
-            l("retry", Req), l("url", Req), o('s', "silent", No), o('S', "show-error", No), o('L', "location", No),
-            o('f', "fail", No), o('k', "insecure", No), o('v', "verbose", No), o('I', "head", No), o('i', "include", No),
-            o('G', "get", No), o('C', "continue-at", Req), o('y', "speed-time", Req), o('Y', "speed-limit", Req),
-            o('z', "time-cond", Req), o('U', "proxy-user", Req), o('Q', "quote", Req), o('P', "ftp-port", Req),
-            o('t', "telnet-option", Req), l("libcurl", Req), o('n', "netrc", No), l("netrc-file", Req),
+            o('o', "output", Req), o('O', "remote-name", No), l("remote-name-all", No),
+            l("output-dir", Req), o('D', "dump-header", Req), o('c', "cookie-jar", Req),
+            l("trace", Req), l("trace-ascii", Req), l("stderr", Req), l("etag-save", Req),
+            l("hsts", Req), l("alt-svc", Req), o('J', "remote-header-name", No),
+            o('d', "data", Req), l("data-binary", Req), l("data-raw", Req),
+            l("data-urlencode", Req), o('H', "header", Req), o('X', "request", Req),
+            o('u', "user", Req), o('A', "user-agent", Req), o('e', "referer", Req),
+            o('b', "cookie", Req), o('T', "upload-file", Req), o('F', "form", Req),
+            o('K', "config", Req), o('w', "write-out", Req), o('m', "max-time", Req),
+            o('x', "proxy", Req), o('r', "range", Req), o('E', "cert", Req), l("key", Req),
+            l("cacert", Req), l("connect-timeout", Req), l("retry", Req), l("url", Req),
+            o('s', "silent", No), o('S', "show-error", No), o('L', "location", No),
+            o('f', "fail", No), o('k', "insecure", No), o('v', "verbose", No), o('I', "head", No),
+            o('i', "include", No), o('G', "get", No), o('C', "continue-at", Req),
+            o('y', "speed-time", Req), o('Y', "speed-limit", Req), o('z', "time-cond", Req),
+            o('U', "proxy-user", Req), o('Q', "quote", Req), o('P', "ftp-port", Req),
+            o('t', "telnet-option", Req), l("libcurl", Req), o('n', "netrc", No),
+            l("netrc-file", Req),
         ];
         let p = opts::parse(args, T, GNU);
         if let Some(config) = p.value("config") {
@@ -1944,37 +2747,79 @@ impl Walker<'_> {
         }
         for out in p.values("output").cloned().collect::<Vec<_>>() {
             if out.plain() != Some("-") {
-                self.path(&st.cwd, &out, Access::Write, false, true, "`curl -o` writes");
+                self.path(
+                    &st.cwd,
+                    &out,
+                    Access::Write,
+                    false,
+                    true,
+                    "`curl -o` writes",
+                );
             }
         }
-        for key in ["dump-header", "cookie-jar", "trace", "trace-ascii", "stderr", "etag-save", "hsts", "alt-svc", "libcurl"] {
+        for key in [
+            "dump-header",
+            "cookie-jar",
+            "trace",
+            "trace-ascii",
+            "stderr",
+            "etag-save",
+            "hsts",
+            "alt-svc",
+            "libcurl",
+        ] {
             for out in p.values(key).cloned().collect::<Vec<_>>() {
                 if out.plain() != Some("-") {
-                    self.path(&st.cwd, &out, Access::Write, false, true, &format!("`curl --{key}` writes"));
+                    self.path(
+                        &st.cwd,
+                        &out,
+                        Access::Write,
+                        false,
+                        true,
+                        &format!("`curl --{key}` writes"),
+                    );
                 }
             }
         }
         if p.flag("remote-name") || p.flag("remote-name-all") {
             match p.value("output-dir") {
-                Some(dir) => self.path(&st.cwd, dir, Access::Write, true, true, "`curl -O` downloads into"),
+                Some(dir) => self.path(
+                    &st.cwd,
+                    dir,
+                    Access::Write,
+                    true,
+                    true,
+                    "`curl -O` downloads into",
+                ),
                 None => self.cwd_write(st, &args[..args.len().min(1)], "`curl -O` downloads into"),
             }
         }
         for upload in p.values("upload-file").cloned().collect::<Vec<_>>() {
-            self.path(&st.cwd, &upload, Access::Read, false, true, "`curl -T` uploads");
+            self.path(
+                &st.cwd,
+                &upload,
+                Access::Read,
+                false,
+                true,
+                "`curl -T` uploads",
+            );
         }
     }
 
     fn patch(&mut self, st: &State, inv: &Inv, args: &[Arg]) {
+        #[rustfmt::skip]
         const T: &[OptSpec] = &[
-            o('p', "strip", Req), o('d', "directory", Req), o('i', "input", Req), o('o', "output", Req),
-            o('r', "reject-file", Req), o('b', "backup", No), o('B', "prefix", Req), o('Y', "basename-prefix", Req),
-            o('z', "suffix", Req), o('D', "ifdef", Req), o('F', "fuzz", Req), o('V', "version-control", Req),
-            o('g', "get", Req), l("dry-run", No), o('R', "reverse", No), o('N', "forward", No), o('f', "force", No),
-            o('s', "quiet", No), l("silent", No), o('t', "batch", No), o('E', "remove-empty-files", No),
-            o('u', "unified", No), o('c', "context", No), o('e', "ed", No), o('n', "normal", No), o('l', "ignore-whitespace", No),
-            l("binary", No), l("verbose", No), l("posix", No), l("merge", Opt), l("quoting-style", Req),
-            l("read-only", Req), l("follow-symlinks", No), l("backup-if-mismatch", No), l("no-backup-if-mismatch", No),
+            o('p', "strip", Req), o('d', "directory", Req), o('i', "input", Req),
+            o('o', "output", Req), o('r', "reject-file", Req), o('b', "backup", No),
+            o('B', "prefix", Req), o('Y', "basename-prefix", Req), o('z', "suffix", Req),
+            o('D', "ifdef", Req), o('F', "fuzz", Req), o('V', "version-control", Req),
+            o('g', "get", Req), l("dry-run", No), o('R', "reverse", No), o('N', "forward", No),
+            o('f', "force", No), o('s', "quiet", No), l("silent", No), o('t', "batch", No),
+            o('E', "remove-empty-files", No), o('u', "unified", No), o('c', "context", No),
+            o('e', "ed", No), o('n', "normal", No), o('l', "ignore-whitespace", No),
+            l("binary", No), l("verbose", No), l("posix", No), l("merge", Opt),
+            l("quoting-style", Req), l("read-only", Req), l("follow-symlinks", No),
+            l("backup-if-mismatch", No), l("no-backup-if-mismatch", No),
         ];
         let p = opts::parse(args, T, GNU);
         if p.flag("dry-run") {
@@ -2007,7 +2852,10 @@ impl Walker<'_> {
         if p.value("output").is_some() {
             return;
         }
-        let strip = p.value("strip").and_then(Arg::plain).and_then(|t| t.parse::<usize>().ok());
+        let strip = p
+            .value("strip")
+            .and_then(Arg::plain)
+            .and_then(|t| t.parse::<usize>().ok());
         let source = p.value("input").cloned().or_else(|| inv.stdin_file.clone());
         let text = self.patch_text(st, inv, source.as_ref());
         let word = source.clone().unwrap_or_else(|| inv.argv[0].clone());
@@ -2056,7 +2904,10 @@ impl Walker<'_> {
         }
         let mut roots: Vec<Arg> = Vec::new();
         while let Some(arg) = args.get(i) {
-            if arg.plain().is_some_and(|t| t.starts_with('-') || t == "(" || t == "!" || t == ")" || t == ",") {
+            if arg
+                .plain()
+                .is_some_and(|t| t.starts_with('-') || t == "(" || t == "!" || t == ")" || t == ",")
+            {
                 break;
             }
             roots.push(arg.clone());
@@ -2070,11 +2921,45 @@ impl Walker<'_> {
             self.path(&st.cwd, root, Access::Read, true, true, "`find` searches");
         }
         const ONE_ARG: &[&str] = &[
-            "-name", "-iname", "-path", "-ipath", "-regex", "-iregex", "-type", "-xtype", "-size", "-mtime",
-            "-mmin", "-atime", "-amin", "-ctime", "-cmin", "-newer", "-anewer", "-cnewer", "-perm", "-user",
-            "-group", "-uid", "-gid", "-links", "-inum", "-samefile", "-maxdepth", "-mindepth", "-printf",
-            "-wholename", "-iwholename", "-lname", "-ilname", "-used", "-context", "-fstype", "-regextype",
-            "-files0-from", "-newerXY",
+            "-name",
+            "-iname",
+            "-path",
+            "-ipath",
+            "-regex",
+            "-iregex",
+            "-type",
+            "-xtype",
+            "-size",
+            "-mtime",
+            "-mmin",
+            "-atime",
+            "-amin",
+            "-ctime",
+            "-cmin",
+            "-newer",
+            "-anewer",
+            "-cnewer",
+            "-perm",
+            "-user",
+            "-group",
+            "-uid",
+            "-gid",
+            "-links",
+            "-inum",
+            "-samefile",
+            "-maxdepth",
+            "-mindepth",
+            "-printf",
+            "-wholename",
+            "-iwholename",
+            "-lname",
+            "-ilname",
+            "-used",
+            "-context",
+            "-fstype",
+            "-regextype",
+            "-files0-from",
+            "-newerXY",
         ];
         while let Some(arg) = args.get(i) {
             let Some(text) = arg.plain() else {
@@ -2085,7 +2970,14 @@ impl Walker<'_> {
             match text {
                 "-delete" => {
                     for root in &roots {
-                        self.path(&st.cwd, root, Access::Delete, true, false, "`find -delete` deletes under");
+                        self.path(
+                            &st.cwd,
+                            root,
+                            Access::Delete,
+                            true,
+                            false,
+                            "`find -delete` deletes under",
+                        );
                     }
                     i += 1;
                 }
@@ -2106,7 +2998,9 @@ impl Walker<'_> {
                     for root in &roots {
                         let placeholder = match (root.plain(), &st.cwd) {
                             (Some(r), Cwd::Known(base)) => Some(paths::resolve(base, r, true)),
-                            (Some(r), Cwd::Unknown(_)) if r.starts_with('/') => Some(paths::resolve_abs(Path::new(r))),
+                            (Some(r), Cwd::Unknown(_)) if r.starts_with('/') => {
+                                Some(paths::resolve_abs(Path::new(r)))
+                            }
                             _ => None,
                         };
                         let argv: Vec<Arg> = template
@@ -2115,11 +3009,15 @@ impl Walker<'_> {
                                 (Some(t), Some(base)) if t.contains("{}") => {
                                     let base = base.to_string_lossy();
                                     let sep = if base.ends_with('/') { "" } else { "/" };
-                                    let text = t.replacen("{}", &format!("{base}{sep}*"), 1).replace("{}", "");
+                                    let text = t
+                                        .replacen("{}", &format!("{base}{sep}*"), 1)
+                                        .replace("{}", "");
                                     let meta = text.find('*');
                                     Arg::synthetic(Val::Lit(Lit { text, meta }), a)
                                 }
-                                (Some(t), None) if t.contains("{}") => Arg::synthetic(Val::Dyn(Dyn::Input("`find`".into())), a),
+                                (Some(t), None) if t.contains("{}") => {
+                                    Arg::synthetic(Val::Dyn(Dyn::Input("`find`".into())), a)
+                                }
                                 _ => a.clone(),
                             })
                             .collect();
@@ -2128,13 +3026,27 @@ impl Walker<'_> {
                             // Other relative paths are relative to each match's directory.
                             child.cwd = Cwd::Unknown(format!("`find {text}`"));
                         }
-                        let inner = Inv { argv, env: inv.env.clone(), stdin: Stdin::Inherit, stdin_file: None, stdin_text: None, no_functions: true };
+                        let inner = Inv {
+                            argv,
+                            env: inv.env.clone(),
+                            stdin: Stdin::Inherit,
+                            stdin_file: None,
+                            stdin_text: None,
+                            no_functions: true,
+                        };
                         self.exec(fr, &mut child, inner);
                     }
                 }
                 "-fprint" | "-fprint0" | "-fls" | "-fprintf" => {
                     if let Some(file) = args.get(i + 1) {
-                        self.path(&st.cwd, file, Access::Write, false, true, &format!("`find {text}` writes"));
+                        self.path(
+                            &st.cwd,
+                            file,
+                            Access::Write,
+                            false,
+                            true,
+                            &format!("`find {text}` writes"),
+                        );
                     }
                     i += if text == "-fprintf" { 3 } else { 2 };
                 }
@@ -2160,12 +3072,20 @@ fn arg_meta(arg: &Arg) -> Option<usize> {
 }
 
 fn is_cluster_with(text: &str, c: char) -> bool {
-    text.len() > 1 && text.starts_with('-') && !text.starts_with("--") && text[1..].chars().all(|x| x.is_ascii_alphabetic()) && text.ends_with(c)
+    text.len() > 1
+        && text.starts_with('-')
+        && !text.starts_with("--")
+        && text[1..].chars().all(|x| x.is_ascii_alphabetic())
+        && text.ends_with(c)
 }
 
 /// `base` joined with `text`, with `.` and `..` taken lexically (the shell's logical `cd`).
 fn lexical_join(base: &Path, text: &str) -> std::path::PathBuf {
-    let mut out = if text.starts_with('/') { std::path::PathBuf::from("/") } else { base.to_path_buf() };
+    let mut out = if text.starts_with('/') {
+        std::path::PathBuf::from("/")
+    } else {
+        base.to_path_buf()
+    };
     for comp in text.split('/') {
         match comp {
             "" | "." => {}
@@ -2197,7 +3117,11 @@ pub(crate) fn sed_effects(script: &str) -> Vec<SedEffect> {
         while *i < chars.len() && chars[*i] != '\n' {
             *i += 1;
         }
-        chars[start..*i].iter().collect::<String>().trim().to_owned()
+        chars[start..*i]
+            .iter()
+            .collect::<String>()
+            .trim()
+            .to_owned()
     };
     // Skips a delimited part (`/regex/`), honouring backslash escapes.
     let skip_delimited = |i: &mut usize, delim: char| {
@@ -2212,7 +3136,11 @@ pub(crate) fn sed_effects(script: &str) -> Vec<SedEffect> {
     while i < chars.len() {
         let c = chars[i];
         // Addresses.
-        if c.is_whitespace() || c == ';' || c.is_ascii_digit() || matches!(c, '$' | ',' | '~' | '+' | '!' | '{' | '}') {
+        if c.is_whitespace()
+            || c == ';'
+            || c.is_ascii_digit()
+            || matches!(c, '$' | ',' | '~' | '+' | '!' | '{' | '}')
+        {
             i += 1;
             continue;
         }
@@ -2234,7 +3162,10 @@ pub(crate) fn sed_effects(script: &str) -> Vec<SedEffect> {
         match c {
             '#' | ':' | 'a' | 'i' | 'c' | 'r' | 'R' | 'b' | 't' | 'T' | 'v' => {
                 // To the end of the line (labels stop at `;` too).
-                while i < chars.len() && chars[i] != '\n' && !(matches!(c, 'b' | 't' | 'T' | ':' | 'v') && chars[i] == ';') {
+                while i < chars.len()
+                    && chars[i] != '\n'
+                    && !(matches!(c, 'b' | 't' | 'T' | ':' | 'v') && chars[i] == ';')
+                {
                     i += 1;
                 }
             }
@@ -2273,7 +3204,9 @@ pub(crate) fn sed_effects(script: &str) -> Vec<SedEffect> {
 fn ed_effects(script: &str) -> Vec<SedEffect> {
     let mut out = Vec::new();
     for line in script.lines() {
-        let body = line.trim_start_matches(|c: char| c.is_ascii_digit() || matches!(c, ',' | '.' | '$' | ';' | '%' | '+' | '-' | ' ' | '\''));
+        let body = line.trim_start_matches(|c: char| {
+            c.is_ascii_digit() || matches!(c, ',' | '.' | '$' | ';' | '%' | '+' | '-' | ' ' | '\'')
+        });
         let mut chars = body.chars();
         match chars.next() {
             Some('!') => out.push(SedEffect::Exec),
@@ -2310,7 +3243,11 @@ pub(crate) fn awk_danger(program: &str) -> Option<&'static str> {
                     i += 1;
                 }
             }
-            '/' if matches!(prev_significant, ' ' | '(' | ',' | ';' | '{' | '}' | '!' | '~' | '&' | '|' | '\n') => {
+            '/' if matches!(
+                prev_significant,
+                ' ' | '(' | ',' | ';' | '{' | '}' | '!' | '~' | '&' | '|' | '\n'
+            ) =>
+            {
                 i += 1;
                 while i < chars.len() && chars[i] != '/' {
                     if chars[i] == '\\' {
@@ -2341,7 +3278,9 @@ pub(crate) fn awk_danger(program: &str) -> Option<&'static str> {
             '@' => return Some("it loads an extension"),
             c if c.is_ascii_alphabetic() || c == '_' => {
                 let start = i;
-                while i + 1 < chars.len() && (chars[i + 1].is_ascii_alphanumeric() || chars[i + 1] == '_') {
+                while i + 1 < chars.len()
+                    && (chars[i + 1].is_ascii_alphanumeric() || chars[i + 1] == '_')
+                {
                     i += 1;
                 }
                 let word: String = chars[start..=i].iter().collect();
@@ -2367,22 +3306,60 @@ pub(crate) fn awk_danger(program: &str) -> Option<&'static str> {
 /// Why a perl/ruby one-liner may do more than filter text.
 pub(crate) fn script_danger(program: &str, code: &str) -> Option<String> {
     const PERL: &[&str] = &[
-        "system", "exec", "qx", "open", "sysopen", "unlink", "rename", "mkdir", "rmdir", "chmod", "chown",
-        "utime", "symlink", "link", "truncate", "require", "do", "eval", "fork", "kill", "syscall", "glob",
-        "readpipe", "pipe", "socket", "dump", "File", "IO", "POSIX", "CORE", "chdir", "binmode", "select",
-        "dbmopen", "tie", "local", "SIG", "ENV", "use", "no", "sub", "BEGIN", "END", "INIT",
+        "system", "exec", "qx", "open", "sysopen", "unlink", "rename", "mkdir", "rmdir", "chmod",
+        "chown", "utime", "symlink", "link", "truncate", "require", "do", "eval", "fork", "kill",
+        "syscall", "glob", "readpipe", "pipe", "socket", "dump", "File", "IO", "POSIX", "CORE",
+        "chdir", "binmode", "select", "dbmopen", "tie", "local", "SIG", "ENV", "use", "no", "sub",
+        "BEGIN", "END", "INIT",
     ];
     const RUBY: &[&str] = &[
-        "system", "exec", "spawn", "File", "IO", "Dir", "FileUtils", "open", "Kernel", "eval", "instance_eval",
-        "class_eval", "module_eval", "send", "__send__", "public_send", "require", "require_relative", "load",
-        "syscall", "fork", "Process", "Open3", "Pathname", "ObjectSpace", "const_get", "method", "define_method",
-        "binding", "ENV", "at_exit", "trap", "Signal", "BEGIN", "END", "x",
+        "system",
+        "exec",
+        "spawn",
+        "File",
+        "IO",
+        "Dir",
+        "FileUtils",
+        "open",
+        "Kernel",
+        "eval",
+        "instance_eval",
+        "class_eval",
+        "module_eval",
+        "send",
+        "__send__",
+        "public_send",
+        "require",
+        "require_relative",
+        "load",
+        "syscall",
+        "fork",
+        "Process",
+        "Open3",
+        "Pathname",
+        "ObjectSpace",
+        "const_get",
+        "method",
+        "define_method",
+        "binding",
+        "ENV",
+        "at_exit",
+        "trap",
+        "Signal",
+        "BEGIN",
+        "END",
+        "x",
     ];
     let list = if program == "perl" { PERL } else { RUBY };
     if code.contains('`') {
         return Some("it runs a command in backquotes".into());
     }
-    if program == "perl" && (code.contains("&{") || code.contains("&$") || code.contains("*{") || code.contains("->")) {
+    if program == "perl"
+        && (code.contains("&{")
+            || code.contains("&$")
+            || code.contains("*{")
+            || code.contains("->"))
+    {
         return Some("it calls code indirectly".into());
     }
     if program == "ruby" && code.contains("%x") {
@@ -2406,7 +3383,8 @@ fn perl_subst_eval(code: &str) -> bool {
     let chars: Vec<char> = code.chars().collect();
     let mut i = 0;
     while i < chars.len() {
-        let at_word_start = i == 0 || !(chars[i - 1].is_ascii_alphanumeric() || chars[i - 1] == '_');
+        let at_word_start =
+            i == 0 || !(chars[i - 1].is_ascii_alphanumeric() || chars[i - 1] == '_');
         if chars[i] == 's' && at_word_start {
             if let Some(&delim) = chars.get(i + 1) {
                 if !delim.is_ascii_alphanumeric() && !delim.is_whitespace() && delim != '_' {
@@ -2458,8 +3436,17 @@ fn perl_subst_eval(code: &str) -> bool {
 pub(crate) fn patch_paths(text: &str, strip: Option<usize>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for line in text.lines() {
-        let name = if let Some(rest) = line.strip_prefix("+++ ").or_else(|| line.strip_prefix("--- ")).or_else(|| line.strip_prefix("*** ")) {
-            rest.split('\t').next().unwrap_or(rest).trim().trim_matches('"').to_owned()
+        let name = if let Some(rest) = line
+            .strip_prefix("+++ ")
+            .or_else(|| line.strip_prefix("--- "))
+            .or_else(|| line.strip_prefix("*** "))
+        {
+            rest.split('\t')
+                .next()
+                .unwrap_or(rest)
+                .trim()
+                .trim_matches('"')
+                .to_owned()
         } else if let Some(rest) = line.strip_prefix("diff --git ") {
             // `diff --git a/x b/y`: both names.
             for part in rest.split_whitespace() {
@@ -2469,7 +3456,10 @@ pub(crate) fn patch_paths(text: &str, strip: Option<usize>) -> Vec<String> {
                 }
             }
             continue;
-        } else if let Some(rest) = line.strip_prefix("rename to ").or_else(|| line.strip_prefix("copy to ")) {
+        } else if let Some(rest) = line
+            .strip_prefix("rename to ")
+            .or_else(|| line.strip_prefix("copy to "))
+        {
             rest.trim().to_owned()
         } else {
             continue;
@@ -2514,8 +3504,14 @@ mod tests {
     #[test]
     fn sed_scripts() {
         assert_eq!(sed_effects("s/a/b/g"), vec![]);
-        assert_eq!(sed_effects("s/a/b/w out.txt"), vec![SedEffect::Write("out.txt".into())]);
-        assert_eq!(sed_effects("1d;w /etc/x"), vec![SedEffect::Write("/etc/x".into())]);
+        assert_eq!(
+            sed_effects("s/a/b/w out.txt"),
+            vec![SedEffect::Write("out.txt".into())]
+        );
+        assert_eq!(
+            sed_effects("1d;w /etc/x"),
+            vec![SedEffect::Write("/etc/x".into())]
+        );
         assert_eq!(sed_effects("s/x/rm -rf ~/e"), vec![SedEffect::Exec]);
         assert_eq!(sed_effects("/wow/d"), vec![]);
         assert_eq!(sed_effects("s|/w|/e|g"), vec![]);
@@ -2546,7 +3542,13 @@ mod tests {
     #[test]
     fn patch_targets() {
         let diff = "diff --git a/src/a.rs b/src/a.rs\n--- a/src/a.rs\n+++ b/src/a.rs\n@@\n--- /dev/null\n+++ b/docs/new.md\t2020\n";
-        assert_eq!(patch_paths(diff, Some(1)), vec!["src/a.rs".to_owned(), "docs/new.md".to_owned()]);
-        assert_eq!(patch_paths("--- x/y/z.c\n+++ x/y/z.c\n", None), vec!["z.c".to_owned()]);
+        assert_eq!(
+            patch_paths(diff, Some(1)),
+            vec!["src/a.rs".to_owned(), "docs/new.md".to_owned()]
+        );
+        assert_eq!(
+            patch_paths("--- x/y/z.c\n+++ x/y/z.c\n", None),
+            vec!["z.c".to_owned()]
+        );
     }
 }

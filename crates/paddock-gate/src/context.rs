@@ -6,9 +6,10 @@
 //! resolved paths.
 
 use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use paddock_policy::glob::PatternSet;
 use paddock_policy::{Action, Policy};
@@ -102,6 +103,8 @@ pub struct Context {
     pub(crate) actions: Arc<ActionFn>,
     pub(crate) approvals: Vec<Approval>,
     pub(crate) git_aliases: BTreeMap<String, String>,
+    /// `(set, dir) -> every path below dir matches` (0: scope, 1: scratch).
+    pub(crate) under_cache: Arc<Mutex<HashMap<(u8, String), bool>>>,
 }
 
 impl fmt::Debug for Context {
@@ -234,14 +237,22 @@ impl ContextBuilder {
     }
 
     /// Another live session's worktree: any read or write there is `session.cross-access`.
-    pub fn other_session(mut self, id: impl Into<String>, worktree: impl Into<PathBuf>) -> ContextBuilder {
+    pub fn other_session(
+        mut self,
+        id: impl Into<String>,
+        worktree: impl Into<PathBuf>,
+    ) -> ContextBuilder {
         self.other_sessions.push((id.into(), worktree.into()));
         self
     }
 
     /// Scratch paths every session may write: repo-relative globs inside the worktree (build
     /// output) and absolute directories outside it (temp dirs).
-    pub fn scratch(mut self, worktree: PatternSet, system_dirs: impl IntoIterator<Item = impl Into<PathBuf>>) -> ContextBuilder {
+    pub fn scratch(
+        mut self,
+        worktree: PatternSet,
+        system_dirs: impl IntoIterator<Item = impl Into<PathBuf>>,
+    ) -> ContextBuilder {
         self.scratch = worktree;
         self.scratch_dirs = system_dirs.into_iter().map(Into::into).collect();
         self
@@ -286,7 +297,10 @@ impl ContextBuilder {
 
     /// What happens when a rule is broken. Fail-closed rules never become `allow` (they are
     /// raised to `approval`) and `gate.parse-error` is always `deny`.
-    pub fn actions(mut self, actions: impl Fn(&str) -> Action + Send + Sync + 'static) -> ContextBuilder {
+    pub fn actions(
+        mut self,
+        actions: impl Fn(&str) -> Action + Send + Sync + 'static,
+    ) -> ContextBuilder {
         self.actions = Arc::new(actions);
         self
     }
@@ -299,7 +313,10 @@ impl ContextBuilder {
 
     /// git aliases configured for the repository (`alias.NAME` → value), so that `git NAME`
     /// is judged as what it expands to.
-    pub fn git_aliases(mut self, aliases: impl IntoIterator<Item = (String, String)>) -> ContextBuilder {
+    pub fn git_aliases(
+        mut self,
+        aliases: impl IntoIterator<Item = (String, String)>,
+    ) -> ContextBuilder {
         self.git_aliases.extend(aliases);
         self
     }
@@ -319,7 +336,10 @@ impl ContextBuilder {
         };
         let mut other_sessions = Vec::new();
         for (id, worktree) in self.other_sessions {
-            other_sessions.push(OtherSession { id, worktree: absolute("other worktree", &worktree)? });
+            other_sessions.push(OtherSession {
+                id,
+                worktree: absolute("other worktree", &worktree)?,
+            });
         }
         let mut scratch_dirs = Vec::new();
         for dir in self.scratch_dirs {
@@ -376,20 +396,31 @@ impl ContextBuilder {
             actions: self.actions,
             approvals: self.approvals,
             git_aliases: self.git_aliases,
+            under_cache: Arc::new(Mutex::new(HashMap::new())),
         })
     }
 }
 
 fn absolute(what: &'static str, path: &Path) -> Result<PathBuf, Error> {
     if !path.is_absolute() {
-        return Err(Error::NotAbsolute { what, path: path.to_path_buf() });
+        return Err(Error::NotAbsolute {
+            what,
+            path: path.to_path_buf(),
+        });
     }
     Ok(resolve_abs(path))
 }
 
 fn existing(what: &'static str, path: &Path) -> Result<PathBuf, Error> {
     if !path.is_absolute() {
-        return Err(Error::NotAbsolute { what, path: path.to_path_buf() });
+        return Err(Error::NotAbsolute {
+            what,
+            path: path.to_path_buf(),
+        });
     }
-    path.canonicalize().map_err(|source| Error::Resolve { what, path: path.to_path_buf(), source })
+    path.canonicalize().map_err(|source| Error::Resolve {
+        what,
+        path: path.to_path_buf(),
+        source,
+    })
 }

@@ -42,7 +42,11 @@ pub struct Decision {
 
 impl Decision {
     pub(crate) fn from_findings(findings: Vec<Finding>) -> Decision {
-        let verdict = findings.iter().map(Finding::effect).max().unwrap_or(Verdict::Allow);
+        let verdict = findings
+            .iter()
+            .map(Finding::effect)
+            .max()
+            .unwrap_or(Verdict::Allow);
         Decision { verdict, findings }
     }
 
@@ -62,7 +66,9 @@ impl Decision {
 
     /// Findings whose rule the policy set to `record`: the caller writes them to the ledger.
     pub fn to_record(&self) -> impl Iterator<Item = &Finding> {
-        self.findings.iter().filter(|f| f.action == Action::Record && !f.approved)
+        self.findings
+            .iter()
+            .filter(|f| f.action == Action::Record && !f.approved)
     }
 }
 

@@ -30,17 +30,29 @@ pub(crate) struct OptSpec {
 
 /// Shorthand for building option tables: `o('f', "force", No)`.
 pub(crate) const fn o(short: char, long: &'static str, takes: Takes) -> OptSpec {
-    OptSpec { short: Some(short), long: Some(long), takes }
+    OptSpec {
+        short: Some(short),
+        long: Some(long),
+        takes,
+    }
 }
 
 /// A long-only option.
 pub(crate) const fn l(long: &'static str, takes: Takes) -> OptSpec {
-    OptSpec { short: None, long: Some(long), takes }
+    OptSpec {
+        short: None,
+        long: Some(long),
+        takes,
+    }
 }
 
 /// A short-only option.
 pub(crate) const fn s(short: char, takes: Takes) -> OptSpec {
-    OptSpec { short: Some(short), long: None, takes }
+    OptSpec {
+        short: Some(short),
+        long: None,
+        takes,
+    }
 }
 
 /// How a command parses its options.
@@ -54,9 +66,21 @@ pub(crate) struct Style {
     pub(crate) abbrev: bool,
 }
 
-pub(crate) const GNU: Style = Style { permute: true, negation: false, abbrev: true };
-pub(crate) const GIT: Style = Style { permute: true, negation: true, abbrev: true };
-pub(crate) const POSIX: Style = Style { permute: false, negation: false, abbrev: true };
+pub(crate) const GNU: Style = Style {
+    permute: true,
+    negation: false,
+    abbrev: true,
+};
+pub(crate) const GIT: Style = Style {
+    permute: true,
+    negation: true,
+    abbrev: true,
+};
+pub(crate) const POSIX: Style = Style {
+    permute: false,
+    negation: false,
+    abbrev: true,
+};
 
 /// One recognised option occurrence.
 #[derive(Debug, Clone)]
@@ -108,19 +132,18 @@ impl Parsed {
 
     /// Every value given to an option.
     pub(crate) fn values(&self, name: &str) -> std::vec::IntoIter<&Arg> {
-        let values: Vec<&Arg> =
-            self.hits.iter().filter(|h| h.name == name && !h.negated).filter_map(|h| h.value.as_ref()).collect();
+        let values: Vec<&Arg> = self
+            .hits
+            .iter()
+            .filter(|h| h.name == name && !h.negated)
+            .filter_map(|h| h.value.as_ref())
+            .collect();
         values.into_iter()
     }
 
     /// The last value given to an option.
     pub(crate) fn value(&self, name: &str) -> Option<&Arg> {
         self.values(name).last()
-    }
-
-    /// Counts the occurrences of an option.
-    pub(crate) fn count(&self, name: &str) -> usize {
-        self.hits.iter().filter(|h| h.name == name && !h.negated).count()
     }
 }
 
@@ -199,7 +222,11 @@ fn short_name(c: char) -> &'static str {
 
 /// An argument derived from part of another (an attached option value).
 fn part(arg: &Arg, text: &str) -> Arg {
-    Arg { val: Val::Lit(crate::syntax::Lit::plain(text)), raw: arg.raw.clone(), span: arg.span }
+    Arg {
+        val: Val::Lit(crate::syntax::Lit::plain(text)),
+        raw: arg.raw.clone(),
+        span: arg.span,
+    }
 }
 
 /// Parses `args` (the words after the command name) against `table`.
@@ -251,13 +278,29 @@ pub(crate) fn parse(args: &[Arg], table: &[OptSpec], style: Style) -> Parsed {
             };
             match find_long(table, name, style) {
                 Long::Found(spec, negated) => {
-                    let value = if negated { None } else { take_value(spec, &mut i) };
-                    out.hits.push(Hit { name: name_of(spec), negated, value, at, ambiguous: false });
+                    let value = if negated {
+                        None
+                    } else {
+                        take_value(spec, &mut i)
+                    };
+                    out.hits.push(Hit {
+                        name: name_of(spec),
+                        negated,
+                        value,
+                        at,
+                        ambiguous: false,
+                    });
                 }
                 Long::Ambiguous(candidates) => {
                     for (spec, negated) in candidates {
                         let value = attached.map(|v| part(arg, v));
-                        out.hits.push(Hit { name: name_of(spec), negated, value, at, ambiguous: true });
+                        out.hits.push(Hit {
+                            name: name_of(spec),
+                            negated,
+                            value,
+                            at,
+                            ambiguous: true,
+                        });
                     }
                 }
                 Long::Unknown => out.unknown.push(i),
@@ -268,8 +311,7 @@ pub(crate) fn parse(args: &[Arg], table: &[OptSpec], style: Style) -> Parsed {
         // A cluster of short options.
         let at = i;
         let cluster = &text[1..];
-        let mut chars = cluster.char_indices();
-        while let Some((pos, c)) = chars.next() {
+        for (pos, c) in cluster.char_indices() {
             let Some(spec) = table.iter().find(|s| s.short == Some(c)) else {
                 if !c.is_ascii_digit() {
                     out.unknown.push(at);
@@ -279,11 +321,23 @@ pub(crate) fn parse(args: &[Arg], table: &[OptSpec], style: Style) -> Parsed {
             let rest = &cluster[pos + c.len_utf8()..];
             match spec.takes {
                 Takes::No => {
-                    out.hits.push(Hit { name: name_of(spec), negated: false, value: None, at, ambiguous: false });
+                    out.hits.push(Hit {
+                        name: name_of(spec),
+                        negated: false,
+                        value: None,
+                        at,
+                        ambiguous: false,
+                    });
                 }
                 Takes::Opt => {
                     let value = (!rest.is_empty()).then(|| part(arg, rest));
-                    out.hits.push(Hit { name: name_of(spec), negated: false, value, at, ambiguous: false });
+                    out.hits.push(Hit {
+                        name: name_of(spec),
+                        negated: false,
+                        value,
+                        at,
+                        ambiguous: false,
+                    });
                     break;
                 }
                 Takes::Req => {
@@ -293,7 +347,13 @@ pub(crate) fn parse(args: &[Arg], table: &[OptSpec], style: Style) -> Parsed {
                     } else {
                         Some(part(arg, rest))
                     };
-                    out.hits.push(Hit { name: name_of(spec), negated: false, value, at, ambiguous: false });
+                    out.hits.push(Hit {
+                        name: name_of(spec),
+                        negated: false,
+                        value,
+                        at,
+                        ambiguous: false,
+                    });
                     break;
                 }
             }
@@ -312,22 +372,19 @@ mod tests {
     fn args(words: &[&str]) -> Vec<Arg> {
         words
             .iter()
-            .map(|w| Arg { val: Val::Lit(Lit::plain(*w)), raw: (*w).to_owned(), span: (0, 0) })
+            .map(|w| Arg {
+                val: Val::Lit(Lit::plain(*w)),
+                raw: (*w).to_owned(),
+                span: (0, 0),
+            })
             .collect()
     }
 
+    #[rustfmt::skip]
     const RESET: &[OptSpec] = &[
-        o('q', "quiet", No),
-        l("no-refresh", No),
-        l("refresh", No),
-        l("mixed", No),
-        l("soft", No),
-        l("hard", No),
-        l("merge", No),
-        l("keep", No),
-        l("recurse-submodules", Opt),
-        o('p', "patch", No),
-        l("pathspec-from-file", Req),
+        o('q', "quiet", No), l("no-refresh", No), l("refresh", No), l("mixed", No), l("soft", No),
+        l("hard", No), l("merge", No), l("keep", No), l("recurse-submodules", Opt),
+        o('p', "patch", No), l("pathspec-from-file", Req),
     ];
 
     #[test]
@@ -343,8 +400,15 @@ mod tests {
 
     #[test]
     fn clusters_values_and_dashdash() {
-        const T: &[OptSpec] = &[s('f', No), s('d', No), s('x', No), o('e', "exclude", Req), o('n', "dry-run", No)];
-        let p = parse(&args(&["-xdf", "-eX", "--exclude", "Y", "--", "-n"]), T, GIT);
+        #[rustfmt::skip]
+        const T: &[OptSpec] = &[
+            s('f', No), s('d', No), s('x', No), o('e', "exclude", Req), o('n', "dry-run", No),
+        ];
+        let p = parse(
+            &args(&["-xdf", "-eX", "--exclude", "Y", "--", "-n"]),
+            T,
+            GIT,
+        );
         assert!(p.flag("f") && p.flag("d") && p.flag("x") && !p.flag("dry-run"));
         let values: Vec<_> = p.values("exclude").map(|a| a.val.clone()).collect();
         assert_eq!(values.len(), 2);
@@ -354,9 +418,13 @@ mod tests {
 
     #[test]
     fn posix_stops_at_first_operand() {
+        #[rustfmt::skip]
         const T: &[OptSpec] = &[s('n', Req)];
         let p = parse(&args(&["-n", "5", "git", "-c", "x"]), T, POSIX);
         assert_eq!(p.operands, vec![2, 3, 4]);
-        assert_eq!(p.value("n").map(|a| a.val.clone()), Some(Val::Lit(Lit::plain("5"))));
+        assert_eq!(
+            p.value("n").map(|a| a.val.clone()),
+            Some(Val::Lit(Lit::plain("5")))
+        );
     }
 }

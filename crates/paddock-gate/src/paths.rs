@@ -7,6 +7,10 @@
 use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
 
+use std::iter::once;
+
+use paddock_policy::glob::PatternSet;
+
 use crate::context::Context;
 
 /// Symlink hops before a path counts as a loop (the kernel's `MAXSYMLINKS`).
@@ -17,7 +21,11 @@ const MAX_HOPS: u32 = 40;
 /// `follow_last`: whether a symlink in the last component is followed (`rm link` removes the
 /// link itself; `echo > link` writes its target; a trailing `/` always follows).
 pub(crate) fn resolve(base: &Path, text: &str, follow_last: bool) -> PathBuf {
-    let (start, rest) = if text.starts_with('/') { (PathBuf::from("/"), text) } else { (base.to_path_buf(), text) };
+    let (start, rest) = if text.starts_with('/') {
+        (PathBuf::from("/"), text)
+    } else {
+        (base.to_path_buf(), text)
+    };
     let mut queue: Vec<OsString> = Vec::new();
     push_components(&mut queue, Path::new(rest), text.ends_with('/'));
     walk(start, queue, follow_last)
@@ -120,8 +128,6 @@ pub(crate) struct PathHit {
 /// The outcome for one place.
 pub(crate) struct Judged {
     pub(crate) hits: Vec<PathHit>,
-    /// How the path is shown to people (repo-relative when inside a worktree).
-    pub(crate) shown: String,
 }
 
 impl Context {
@@ -137,7 +143,11 @@ impl Context {
                 let what = if within(abs, &other.worktree) {
                     format!("is inside session {}'s worktree", other.id)
                 } else {
-                    format!("contains session {}'s worktree {}", other.id, other.worktree.display())
+                    format!(
+                        "contains session {}'s worktree {}",
+                        other.id,
+                        other.worktree.display()
+                    )
                 };
                 hits.push(PathHit {
                     rule: "session.cross-access",
@@ -181,23 +191,44 @@ impl Context {
         if let Some(rel) = relative(abs, own_root) {
             shown = display_rel(&rel);
             if writes {
-                self.judge_in_worktree(&rel, tree, abs.is_dir(), access, verb, &shown, true, &mut hits);
+                self.judge_in_worktree(
+                    &rel,
+                    tree,
+                    Kind::of(abs),
+                    access,
+                    verb,
+                    &shown,
+                    true,
+                    &mut hits,
+                );
             }
-            return Judged { hits, shown };
+            return Judged { hits };
         }
         if self.session.is_some() && own_root != self.main_worktree.as_path() {
             if let Some(rel) = relative(abs, &self.main_worktree) {
                 shown = format!("{} (main worktree)", display_rel(&rel));
                 if writes {
-                    self.judge_in_worktree(&rel, tree, abs.is_dir(), access, verb, &shown, false, &mut hits);
+                    self.judge_in_worktree(
+                        &rel,
+                        tree,
+                        Kind::of(abs),
+                        access,
+                        verb,
+                        &shown,
+                        false,
+                        &mut hits,
+                    );
                 }
-                return Judged { hits, shown };
+                return Judged { hits };
             }
         }
         if !writes {
-            return Judged { hits, shown };
+            return Judged { hits };
         }
-        let roots = [Some(own_root), self.session.as_ref().map(|_| self.main_worktree.as_path())];
+        let roots = [
+            Some(own_root),
+            self.session.as_ref().map(|_| self.main_worktree.as_path()),
+        ];
         if tree && roots.iter().flatten().any(|root| within(root, abs)) {
             hits.push(PathHit {
                 rule: delete_or_write(access),
@@ -207,20 +238,20 @@ impl Context {
                     self.scope_hint()
                 ),
             });
-            return Judged { hits, shown };
+            return Judged { hits };
         }
         if !hits.is_empty() {
-            return Judged { hits, shown };
+            return Judged { hits };
         }
         let in_scratch = self
             .scratch_dirs
             .iter()
             .any(|dir| within(abs, dir) && (abs != dir.as_path() || !tree));
         if in_scratch {
-            return Judged { hits, shown };
+            return Judged { hits };
         }
         if !tree && access == Access::Write && is_sink(abs) {
-            return Judged { hits, shown };
+            return Judged { hits };
         }
         if self.session.is_some() || access == Access::Delete {
             hits.push(PathHit {
@@ -234,7 +265,7 @@ impl Context {
                 ),
             });
         }
-        Judged { hits, shown }
+        Judged { hits }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -242,7 +273,7 @@ impl Context {
         &self,
         rel: &str,
         tree: bool,
-        is_dir: bool,
+        kind: Kind,
         access: Access,
         verb: &str,
         shown: &str,
@@ -260,30 +291,51 @@ impl Context {
         }
         let Some(session) = &self.session else { return };
         // A directory is not content: deleting or filling `dir` is covered when every path
-        // under it is. A file (or a path that does not exist yet) must match itself too.
+        // under it is. Nothing lies under a file (or under a link, which `rm` removes itself).
         let covered = own && {
-            let probe = |set: &paddock_policy::glob::PatternSet| {
-                if tree {
-                    all_under(set, rel) && (is_dir || set.is_match(rel))
-                } else {
-                    set.is_match(rel)
-                }
+            let probe = |which: u8, set: &PatternSet| match (tree, kind) {
+                (true, Kind::File) | (false, _) => set.is_match(rel),
+                (true, Kind::Dir | Kind::Missing) => self.all_under(which, set, rel),
             };
-            probe(&session.scope) || probe(&self.scratch)
+            probe(0, &session.scope) || probe(1, &self.scratch)
         };
         if !covered {
-            let whose = if own { "" } else { " (in the main worktree, not this session's)" };
+            let whose = if own {
+                ""
+            } else {
+                " (in the main worktree, not this session's)"
+            };
             hits.push(PathHit {
                 rule: delete_or_write(access),
                 reason: format!(
-                    "{verb} `{shown}`{whose}, outside this session's scope{}; change only paths \
+                    "{verb} `{shown}`{whose}, outside session {}'s scope{}; change only paths \
                      inside the scope (or scratch paths such as {}), or ask an operator for an \
                      approval.",
+                    session.id,
                     self.scope_hint(),
                     self.scratch_globs_hint()
                 ),
             });
         }
+    }
+
+    /// Every path strictly below `dir` matches `set` (the directory entry itself is not
+    /// content). Cached per context: the exact check builds automata.
+    fn all_under(&self, which: u8, set: &PatternSet, dir: &str) -> bool {
+        let key = (which, dir.to_owned());
+        if let Ok(cache) = self.under_cache.lock() {
+            if let Some(&known) = cache.get(&key) {
+                return known;
+            }
+        }
+        let answer = all_under(set, dir);
+        if let Ok(mut cache) = self.under_cache.lock() {
+            if cache.len() >= 4096 {
+                cache.clear();
+            }
+            cache.insert(key, answer);
+        }
+        answer
     }
 
     /// The protected glob a path (or, for `tree`, anything under it) falls under.
@@ -310,8 +362,12 @@ impl Context {
     fn scope_hint(&self) -> String {
         match &self.session {
             Some(session) => {
-                let globs: Vec<&str> =
-                    session.scope.patterns().iter().map(|p| p.original()).collect();
+                let globs: Vec<&str> = session
+                    .scope
+                    .patterns()
+                    .iter()
+                    .map(|p| p.original())
+                    .collect();
                 format!(" ({})", globs.join(", "))
             }
             None => String::new(),
@@ -319,29 +375,89 @@ impl Context {
     }
 
     fn scratch_hint(&self) -> String {
-        let dirs: Vec<String> = self.scratch_dirs.iter().map(|d| d.display().to_string()).collect();
-        if dirs.is_empty() { "none".to_owned() } else { dirs.join(", ") }
+        let dirs: Vec<String> = self
+            .scratch_dirs
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect();
+        if dirs.is_empty() {
+            "none".to_owned()
+        } else {
+            dirs.join(", ")
+        }
     }
 
     fn scratch_globs_hint(&self) -> String {
-        let mut all: Vec<String> =
-            self.scratch.patterns().iter().map(|p| format!("`{}`", p.original())).collect();
-        all.extend(self.scratch_dirs.iter().map(|d| format!("`{}`", d.display())));
-        if all.is_empty() { "none".to_owned() } else { all.join(", ") }
+        let mut all: Vec<String> = self
+            .scratch
+            .patterns()
+            .iter()
+            .map(|p| format!("`{}`", p.original()))
+            .collect();
+        all.extend(
+            self.scratch_dirs
+                .iter()
+                .map(|d| format!("`{}`", d.display())),
+        );
+        if all.is_empty() {
+            "none".to_owned()
+        } else {
+            all.join(", ")
+        }
     }
 }
 
 /// Every path strictly below `dir` matches `set`.
-fn all_under(set: &paddock_policy::glob::PatternSet, dir: &str) -> bool {
-    if !dir.is_empty() && set.matches_everything_under(dir) {
+fn all_under(set: &PatternSet, dir: &str) -> bool {
+    if dir.is_empty() {
+        return set.matches_everything_under("");
+    }
+    if set.matches_everything_under(dir) {
         return true;
     }
-    let prefix = if dir.is_empty() { String::new() } else { format!("{dir}/") };
-    set.is_match(format!("{prefix}\u{1}probe")) && set.is_match(format!("{prefix}\u{1}probe/\u{1}deeper"))
+    // `matches_everything_under` also wants `dir` itself matched. Add a glob matching exactly
+    // `dir`: a bracketed last character makes it a wildcard, which git's pathspec rules do not
+    // extend to the paths below (a literal `dir` would match them all).
+    let Some(last) = dir.chars().last() else {
+        return false;
+    };
+    if dir.contains(['*', '?', '[', ']', '\\']) || last == '/' {
+        return false;
+    }
+    let exact = format!("{}[{last}]", &dir[..dir.len() - last.len_utf8()]);
+    let globs = set
+        .patterns()
+        .iter()
+        .map(|p| p.original())
+        .chain(once(exact.as_str()));
+    PatternSet::new(globs).is_ok_and(|with_dir| with_dir.matches_everything_under(dir))
+}
+
+/// What is at a path now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Dir,
+    /// A file, a symlink or anything else that has nothing under it.
+    File,
+    Missing,
+}
+
+impl Kind {
+    fn of(path: &Path) -> Kind {
+        match std::fs::symlink_metadata(path) {
+            Ok(meta) if meta.is_dir() => Kind::Dir,
+            Ok(_) => Kind::File,
+            Err(_) => Kind::Missing,
+        }
+    }
 }
 
 fn display_rel(rel: &str) -> String {
-    if rel.is_empty() { ".".to_owned() } else { rel.to_owned() }
+    if rel.is_empty() {
+        ".".to_owned()
+    } else {
+        rel.to_owned()
+    }
 }
 
 fn delete_or_write(access: Access) -> &'static str {
@@ -374,7 +490,10 @@ mod tests {
         #[cfg(unix)]
         std::os::unix::fs::symlink(root.join("docs"), root.join("a/link")).expect("symlink");
         assert_eq!(resolve(&root, "a/b/../../x", true), root.join("x"));
-        assert_eq!(resolve(&root, "a/../../", true), root.parent().expect("parent"));
+        assert_eq!(
+            resolve(&root, "a/../../", true),
+            root.parent().expect("parent")
+        );
         assert_eq!(resolve(&root, "/a/../etc", true), PathBuf::from("/etc"));
         assert_eq!(resolve(&root, "a/link/", true), root.join("docs"));
         assert_eq!(resolve(&root, "a/link", false), root.join("a/link"));

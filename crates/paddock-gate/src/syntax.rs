@@ -50,7 +50,11 @@ impl<'t> Source<'t> {
             bytes.push(text.len());
             Some(bytes)
         };
-        Source { text, char_bytes, origin }
+        Source {
+            text,
+            char_bytes,
+            origin,
+        }
     }
 
     pub(crate) fn text(&self) -> &'t str {
@@ -136,9 +140,15 @@ pub(crate) fn parse_program(text: &str) -> Result<ast::Program, ParseFailure> {
                 }
                 brush_parser::ParseError::ParsingAtEndOfInput => None,
             };
-            Err(ParseFailure { message: err.to_string(), at })
+            Err(ParseFailure {
+                message: err.to_string(),
+                at,
+            })
         }
-        Err(_) => Err(ParseFailure { message: "the shell parser failed internally".into(), at: None }),
+        Err(_) => Err(ParseFailure {
+            message: "the shell parser failed internally".into(),
+            at: None,
+        }),
     }
 }
 
@@ -215,7 +225,10 @@ pub(crate) struct Lit {
 
 impl Lit {
     pub(crate) fn plain(text: impl Into<String>) -> Lit {
-        Lit { text: text.into(), meta: None }
+        Lit {
+            text: text.into(),
+            meta: None,
+        }
     }
 }
 
@@ -279,8 +292,15 @@ pub(crate) enum Mode {
 pub(crate) fn expand(raw: &str, vars: &Vars<'_>, mode: Mode) -> Result<Expansion, String> {
     let mut out = Expansion::default();
     if is_plain(raw) {
-        let meta = if mode == Mode::Arg { raw.find(['*', '?', '[']) } else { None };
-        out.values.push(Val::Lit(Lit { text: raw.to_owned(), meta }));
+        let meta = if mode == Mode::Arg {
+            glob_meta(raw)
+        } else {
+            None
+        };
+        out.values.push(Val::Lit(Lit {
+            text: raw.to_owned(),
+            meta,
+        }));
         return Ok(out);
     }
     let alternatives = if mode == Mode::Arg && raw.contains('{') {
@@ -302,13 +322,27 @@ pub(crate) fn expand(raw: &str, vars: &Vars<'_>, mode: Mode) -> Result<Expansion
     Ok(out)
 }
 
+/// The byte index of the first glob character: `*`, `?`, or a `[` that opens a bracket
+/// expression (a lone `[`, as in the `[` command, is literal).
+pub(crate) fn glob_meta(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'*' | b'?' => return Some(i),
+            b'[' if bytes.get(i + 2..).is_some_and(|rest| rest.contains(&b']')) => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
 /// Words made only of characters that need no expansion at all.
 fn is_plain(raw: &str) -> bool {
     !raw.is_empty()
         && !raw.starts_with('~')
-        && raw.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || b"_-./,:=+@%^*?[]!#".contains(&b)
-        })
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-./,:=+@%^*?[]!#".contains(&b))
         && !raw.contains("@(")
         && !raw.contains("!(")
 }
@@ -316,7 +350,9 @@ fn is_plain(raw: &str) -> bool {
 fn brace_expand(raw: &str) -> Result<Vec<String>, String> {
     use brush_parser::word::BraceExpressionOrText as B;
     let parsed = word::parse_brace_expansions(raw, &options()).map_err(|e| e.to_string())?;
-    let Some(parts) = parsed else { return Ok(vec![raw.to_owned()]) };
+    let Some(parts) = parsed else {
+        return Ok(vec![raw.to_owned()]);
+    };
     if !parts.iter().any(|p| matches!(p, B::Expr(_))) {
         return Ok(vec![raw.to_owned()]);
     }
@@ -324,7 +360,9 @@ fn brace_expand(raw: &str) -> Result<Vec<String>, String> {
     Ok(words)
 }
 
-fn expand_brace_parts(parts: &[brush_parser::word::BraceExpressionOrText]) -> Result<Vec<String>, String> {
+fn expand_brace_parts(
+    parts: &[brush_parser::word::BraceExpressionOrText],
+) -> Result<Vec<String>, String> {
     use brush_parser::word::BraceExpressionMember as M;
     use brush_parser::word::BraceExpressionOrText as B;
     let mut acc = vec![String::new()];
@@ -336,7 +374,11 @@ fn expand_brace_parts(parts: &[brush_parser::word::BraceExpressionOrText]) -> Re
                 for member in members {
                     match member {
                         M::Child(children) => all.extend(expand_brace_parts(children)?),
-                        M::NumberSequence { start, end, increment } => {
+                        M::NumberSequence {
+                            start,
+                            end,
+                            increment,
+                        } => {
                             let step = increment.unsigned_abs().max(1);
                             let count = start.abs_diff(*end) / step + 1;
                             if count > MAX_BRACE_WORDS as u64 {
@@ -345,7 +387,11 @@ fn expand_brace_parts(parts: &[brush_parser::word::BraceExpressionOrText]) -> Re
                             let mut n = *start;
                             for _ in 0..count {
                                 all.push(n.to_string());
-                                n = if start <= end { n + step as i64 } else { n - step as i64 };
+                                n = if start <= end {
+                                    n + step as i64
+                                } else {
+                                    n - step as i64
+                                };
                             }
                         }
                         M::CharSequence { start, end, .. } => {
@@ -411,7 +457,7 @@ struct Acc {
 impl Acc {
     fn push_lit(&mut self, text: &str, quoted: bool, mode: Mode) {
         if !quoted && mode == Mode::Arg && self.meta.is_none() {
-            if let Some(i) = text.find(['*', '?', '[']) {
+            if let Some(i) = glob_meta(text) {
                 self.meta = Some(self.text.len() + i);
             }
         }
@@ -427,7 +473,10 @@ impl Acc {
     fn finish(self) -> Val {
         match self.dynamic {
             Some(why) => Val::Dyn(why),
-            None => Val::Lit(Lit { text: self.text, meta: self.meta }),
+            None => Val::Lit(Lit {
+                text: self.text,
+                meta: self.meta,
+            }),
         }
     }
 }
@@ -481,7 +530,10 @@ fn fold(
             WordPiece::ParameterExpansion(expr) => {
                 collect_param_code(expr, out)?;
                 match expr {
-                    ParameterExpr::Parameter { parameter, indirect: false } => {
+                    ParameterExpr::Parameter {
+                        parameter,
+                        indirect: false,
+                    } => {
                         let value: Option<Lit> = match parameter {
                             Parameter::Named(name) => match name.as_str() {
                                 "PWD" => vars.pwd.map(Lit::plain),
@@ -498,11 +550,12 @@ fn fold(
                         match value {
                             // Unquoted expansions are split and globbed: only a single plain
                             // field is predictable.
-                            Some(v) if !quoted && v.text.chars().any(char::is_whitespace) => {
-                                acc.dynamic(Dyn::Other("a variable that splits into several words".into()))
-                            }
+                            Some(v) if !quoted && v.text.chars().any(char::is_whitespace) => acc
+                                .dynamic(Dyn::Other(
+                                    "a variable that splits into several words".into(),
+                                )),
                             Some(v) if !quoted || v.meta.is_some() => {
-                                let meta = v.meta.or_else(|| v.text.find(['*', '?', '[']));
+                                let meta = v.meta.or_else(|| glob_meta(&v.text));
                                 if mode == Mode::Arg && acc.meta.is_none() {
                                     if let Some(i) = meta {
                                         acc.meta = Some(acc.text.len() + i);
@@ -517,7 +570,9 @@ fn fold(
                                 Parameter::Special(SpecialParameter::AllPositionalParameters {
                                     ..
                                 }) => Dyn::Var("@".into()),
-                                other => Dyn::Var(other.to_string().trim_start_matches('$').to_owned()),
+                                other => {
+                                    Dyn::Var(other.to_string().trim_start_matches('$').to_owned())
+                                }
                             }),
                         }
                     }
@@ -525,9 +580,11 @@ fn fold(
                         op: word::ParameterTransformOp::PromptExpand,
                         ..
                     } => {
-                        out.dyn_code = Some("`${var@P}` prompt expansion runs the variable's \
+                        out.dyn_code = Some(
+                            "`${var@P}` prompt expansion runs the variable's \
                                              command substitutions"
-                            .into());
+                                .into(),
+                        );
                         acc.dynamic(Dyn::Other("a prompt expansion".into()));
                     }
                     _ => acc.dynamic(Dyn::Other(format!(
@@ -571,38 +628,96 @@ fn collect_param_code(expr: &ParameterExpr, out: &mut Expansion) -> Result<(), S
         ParameterExpr::Parameter { parameter, .. }
         | ParameterExpr::ParameterLength { parameter, .. }
         | ParameterExpr::Transform { parameter, .. } => Some(parameter),
-        ParameterExpr::UseDefaultValues { parameter, default_value: v, .. }
-        | ParameterExpr::AssignDefaultValues { parameter, default_value: v, .. } => {
+        ParameterExpr::UseDefaultValues {
+            parameter,
+            default_value: v,
+            ..
+        }
+        | ParameterExpr::AssignDefaultValues {
+            parameter,
+            default_value: v,
+            ..
+        } => {
             texts.extend(v.as_deref());
             Some(parameter)
         }
-        ParameterExpr::IndicateErrorIfNullOrUnset { parameter, error_message: v, .. } => {
+        ParameterExpr::IndicateErrorIfNullOrUnset {
+            parameter,
+            error_message: v,
+            ..
+        } => {
             texts.extend(v.as_deref());
             Some(parameter)
         }
-        ParameterExpr::UseAlternativeValue { parameter, alternative_value: v, .. } => {
+        ParameterExpr::UseAlternativeValue {
+            parameter,
+            alternative_value: v,
+            ..
+        } => {
             texts.extend(v.as_deref());
             Some(parameter)
         }
-        ParameterExpr::RemoveSmallestSuffixPattern { parameter, pattern: v, .. }
-        | ParameterExpr::RemoveLargestSuffixPattern { parameter, pattern: v, .. }
-        | ParameterExpr::RemoveSmallestPrefixPattern { parameter, pattern: v, .. }
-        | ParameterExpr::RemoveLargestPrefixPattern { parameter, pattern: v, .. }
-        | ParameterExpr::UppercaseFirstChar { parameter, pattern: v, .. }
-        | ParameterExpr::UppercasePattern { parameter, pattern: v, .. }
-        | ParameterExpr::LowercaseFirstChar { parameter, pattern: v, .. }
-        | ParameterExpr::LowercasePattern { parameter, pattern: v, .. } => {
+        ParameterExpr::RemoveSmallestSuffixPattern {
+            parameter,
+            pattern: v,
+            ..
+        }
+        | ParameterExpr::RemoveLargestSuffixPattern {
+            parameter,
+            pattern: v,
+            ..
+        }
+        | ParameterExpr::RemoveSmallestPrefixPattern {
+            parameter,
+            pattern: v,
+            ..
+        }
+        | ParameterExpr::RemoveLargestPrefixPattern {
+            parameter,
+            pattern: v,
+            ..
+        }
+        | ParameterExpr::UppercaseFirstChar {
+            parameter,
+            pattern: v,
+            ..
+        }
+        | ParameterExpr::UppercasePattern {
+            parameter,
+            pattern: v,
+            ..
+        }
+        | ParameterExpr::LowercaseFirstChar {
+            parameter,
+            pattern: v,
+            ..
+        }
+        | ParameterExpr::LowercasePattern {
+            parameter,
+            pattern: v,
+            ..
+        } => {
             texts.extend(v.as_deref());
             Some(parameter)
         }
-        ParameterExpr::Substring { parameter, offset, length, .. } => {
+        ParameterExpr::Substring {
+            parameter,
+            offset,
+            length,
+            ..
+        } => {
             texts.push(&offset.value);
             if let Some(length) = length {
                 texts.push(&length.value);
             }
             Some(parameter)
         }
-        ParameterExpr::ReplaceSubstring { parameter, pattern, replacement, .. } => {
+        ParameterExpr::ReplaceSubstring {
+            parameter,
+            pattern,
+            replacement,
+            ..
+        } => {
             texts.push(pattern);
             texts.extend(replacement.as_deref());
             Some(parameter)
@@ -786,12 +901,20 @@ mod tests {
 
     fn lit(raw: &str) -> Vec<Val> {
         let named = HashMap::from([("HOME".to_owned(), Lit::plain("/home/u"))]);
-        let vars = Vars { named: &named, positional: None, pwd: Some("/w"), oldpwd: None };
+        let vars = Vars {
+            named: &named,
+            positional: None,
+            pwd: Some("/w"),
+            oldpwd: None,
+        };
         expand(raw, &vars, Mode::Arg).expect("expands").values
     }
 
     fn l(text: &str, meta: Option<usize>) -> Val {
-        Val::Lit(Lit { text: text.into(), meta })
+        Val::Lit(Lit {
+            text: text.into(),
+            meta,
+        })
     }
 
     #[test]
@@ -811,12 +934,17 @@ mod tests {
         assert_eq!(lit("'docs/*.md'"), vec![l("docs/*.md", None)]);
         assert_eq!(lit("docs/'*'.md"), vec![l("docs/*.md", None)]);
         assert_eq!(lit("\"$HOME\"/*"), vec![l("/home/u/*", Some(8))]);
+        assert_eq!(lit("["), vec![l("[", None)]);
+        assert_eq!(lit("[a]x"), vec![l("[a]x", Some(0))]);
     }
 
     #[test]
     fn braces_tilde_and_variables() {
         assert_eq!(lit("d{oc,}s"), vec![l("docs", None), l("ds", None)]);
-        assert_eq!(lit("{1..3}"), vec![l("1", None), l("2", None), l("3", None)]);
+        assert_eq!(
+            lit("{1..3}"),
+            vec![l("1", None), l("2", None), l("3", None)]
+        );
         assert_eq!(lit("'{a,b}'"), vec![l("{a,b}", None)]);
         assert_eq!(lit("~/x"), vec![l("/home/u/x", None)]);
         assert_eq!(lit("$HOME"), vec![l("/home/u", None)]);
@@ -827,7 +955,12 @@ mod tests {
 
     #[test]
     fn substitutions_are_collected() {
-        let vars = Vars { named: &HashMap::new(), positional: None, pwd: None, oldpwd: None };
+        let vars = Vars {
+            named: &HashMap::new(),
+            positional: None,
+            pwd: None,
+            oldpwd: None,
+        };
         let e = expand("a$(rm -rf x)`ls`", &vars, Mode::Arg).expect("expands");
         assert_eq!(e.nested, vec!["rm -rf x".to_owned(), "ls".to_owned()]);
         assert_eq!(e.values, vec![Val::Dyn(Dyn::Subst)]);
@@ -841,11 +974,19 @@ mod tests {
     fn positional_parameters() {
         let named = HashMap::new();
         let pos = vec![Some("docs".to_owned()), None];
-        let vars = Vars { named: &named, positional: Some(&pos), pwd: None, oldpwd: None };
+        let vars = Vars {
+            named: &named,
+            positional: Some(&pos),
+            pwd: None,
+            oldpwd: None,
+        };
         let e = expand("\"$1\"", &vars, Mode::Arg).expect("expands");
         assert_eq!(e.values, vec![l("docs", None)]);
         let e = expand("\"$@\"", &vars, Mode::Arg).expect("expands");
-        assert_eq!(e.values, vec![l("docs", None), Val::Dyn(Dyn::Var("@".into()))]);
+        assert_eq!(
+            e.values,
+            vec![l("docs", None), Val::Dyn(Dyn::Var("@".into()))]
+        );
     }
 
     #[test]
@@ -860,7 +1001,12 @@ mod tests {
     fn static_split() {
         assert_eq!(
             split_static("git reset  --hard 'a b'"),
-            Some(vec!["git".into(), "reset".into(), "--hard".into(), "a b".into()])
+            Some(vec![
+                "git".into(),
+                "reset".into(),
+                "--hard".into(),
+                "a b".into()
+            ])
         );
         assert_eq!(split_static("rm $x"), None);
         assert_eq!(split_static("a; b"), None);

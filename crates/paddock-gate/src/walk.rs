@@ -49,7 +49,11 @@ impl Arg {
     }
 
     pub(crate) fn synthetic(val: Val, like: &Arg) -> Arg {
-        Arg { val, raw: like.raw.clone(), span: like.span }
+        Arg {
+            val,
+            raw: like.raw.clone(),
+            span: like.span,
+        }
     }
 }
 
@@ -161,19 +165,31 @@ impl State {
             return a.clone();
         }
         let pick = |x: &Cwd, y: &Cwd| {
-            if x == y { x.clone() } else { Cwd::Unknown("a directory that depends on which branch ran".into()) }
+            if x == y {
+                x.clone()
+            } else {
+                Cwd::Unknown("a directory that depends on which branch ran".into())
+            }
         };
         State {
             cwd: pick(&a.cwd, &b.cwd),
             oldpwd: pick(&a.oldpwd, &b.oldpwd),
-            dirstack: if a.dirstack == b.dirstack { a.dirstack.clone() } else { None },
+            dirstack: if a.dirstack == b.dirstack {
+                a.dirstack.clone()
+            } else {
+                None
+            },
             vars: a
                 .vars
                 .iter()
                 .filter(|(k, v)| b.vars.get(*k) == Some(*v))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
-            positional: if a.positional == b.positional { a.positional.clone() } else { None },
+            positional: if a.positional == b.positional {
+                a.positional.clone()
+            } else {
+                None
+            },
             cdpath: a.cdpath || b.cdpath,
             stdin: a.stdin,
             reachable: true,
@@ -240,7 +256,9 @@ impl<'c> Walker<'c> {
 
     /// Whether an earlier part of this command line writes `path`.
     pub(crate) fn written_here(&self, path: &Path) -> bool {
-        self.written.iter().any(|(w, tree)| w == path || (*tree && path.starts_with(w)))
+        self.written
+            .iter()
+            .any(|(w, tree)| w == path || (*tree && path.starts_with(w)))
     }
 
     pub(crate) fn into_findings(self) -> Vec<Finding> {
@@ -267,14 +285,29 @@ impl<'c> Walker<'c> {
                     && match &approval.pattern {
                         None => true,
                         Some(pattern) => {
-                            wildcard(pattern, word) || target.as_deref().is_some_and(|t| wildcard(pattern, t))
+                            wildcard(pattern, word)
+                                || target.as_deref().is_some_and(|t| wildcard(pattern, t))
                         }
                     }
             });
-        self.findings.push(Finding { rule, action, approved, reason, word: word.to_owned(), span, target });
+        self.findings.push(Finding {
+            rule,
+            action,
+            approved,
+            reason,
+            word: word.to_owned(),
+            span,
+            target,
+        });
     }
 
-    pub(crate) fn report_arg(&mut self, rule: &'static str, arg: &Arg, reason: String, target: Option<String>) {
+    pub(crate) fn report_arg(
+        &mut self,
+        rule: &'static str,
+        arg: &Arg,
+        reason: String,
+        target: Option<String>,
+    ) {
         self.report(rule, &arg.raw, arg.span, reason, target);
     }
 
@@ -313,12 +346,24 @@ impl<'c> Walker<'c> {
     ///
     /// `tree`: the access covers everything under the path. `follow_last`: a symlink in the
     /// last component is followed (a trailing `/` always is).
-    pub(crate) fn path(&mut self, cwd: &Cwd, arg: &Arg, access: Access, tree: bool, follow_last: bool, verb: &str) {
+    pub(crate) fn path(
+        &mut self,
+        cwd: &Cwd,
+        arg: &Arg,
+        access: Access,
+        tree: bool,
+        follow_last: bool,
+        verb: &str,
+    ) {
         let lit = match &arg.val {
             Val::Lit(lit) => lit,
             Val::Dyn(Dyn::Input(source)) => {
                 if access != Access::Read {
-                    let rule = if access == Access::Delete { "fs.delete.outside-scope" } else { "fs.write.outside-scope" };
+                    let rule = if access == Access::Delete {
+                        "fs.delete.outside-scope"
+                    } else {
+                        "fs.write.outside-scope"
+                    };
                     self.report_arg(
                         rule,
                         arg,
@@ -388,7 +433,8 @@ impl<'c> Walker<'c> {
                 Path::new("/")
             }
         };
-        let follow = follow_last || text.ends_with('/');
+        // A glob lists a directory: its prefix is always followed.
+        let follow = follow_last || text.ends_with('/') || lit.meta.is_some();
         let abs = paths::resolve(base, text, follow);
         if access != Access::Read && self.record_writes && self.written.len() < 1024 {
             self.written.push((abs.clone(), tree));
@@ -405,7 +451,9 @@ impl<'c> Walker<'c> {
         let text = arg.plain()?;
         match cwd {
             Cwd::Known(dir) => Some(paths::resolve(dir, text, true)),
-            Cwd::Unknown(_) if text.starts_with('/') => Some(paths::resolve(Path::new("/"), text, true)),
+            Cwd::Unknown(_) if text.starts_with('/') => {
+                Some(paths::resolve(Path::new("/"), text, true))
+            }
             Cwd::Unknown(_) => None,
         }
     }
@@ -444,7 +492,10 @@ impl<'c> Walker<'c> {
             }
         };
         self.depth += 1;
-        let mut frame = Frame { src, functions: HashMap::new() };
+        let mut frame = Frame {
+            src,
+            functions: HashMap::new(),
+        };
         for list in &program.complete_commands {
             self.list(&mut frame, st, list);
         }
@@ -452,7 +503,13 @@ impl<'c> Walker<'c> {
     }
 
     /// Walks `text` as a new shell process would run it (`sh -c TEXT NAME ARGS...`).
-    pub(crate) fn shell_text(&mut self, text: &str, span: (usize, usize), st: &State, positional: Option<Vec<Option<String>>>) {
+    pub(crate) fn shell_text(
+        &mut self,
+        text: &str,
+        span: (usize, usize),
+        st: &State,
+        positional: Option<Vec<Option<String>>>,
+    ) {
         let origin = self.origin_for(text, span);
         let mut child = st.child_shell(positional);
         self.walk_text(text, origin, &mut child);
@@ -470,7 +527,11 @@ impl<'c> Walker<'c> {
         self.work += 1;
         if self.work > MAX_WORK {
             if self.work == MAX_WORK + 1 {
-                self.parse_error(fr.src.text(), fr.src.whole(), "the command line is too complex");
+                self.parse_error(
+                    fr.src.text(),
+                    fr.src.whole(),
+                    "the command line is too complex",
+                );
             }
             return false;
         }
@@ -479,7 +540,12 @@ impl<'c> Walker<'c> {
 
     // ---- the tree -------------------------------------------------------------------------
 
-    pub(crate) fn list<'a>(&mut self, fr: &mut Frame<'a>, st: &mut State, list: &'a ast::CompoundList) {
+    pub(crate) fn list<'a>(
+        &mut self,
+        fr: &mut Frame<'a>,
+        st: &mut State,
+        list: &'a ast::CompoundList,
+    ) {
         for item in &list.0 {
             match item.1 {
                 ast::SeparatorOperator::Async => {
@@ -566,7 +632,13 @@ impl<'c> Walker<'c> {
         }
     }
 
-    pub(crate) fn function_body<'a>(&mut self, fr: &mut Frame<'a>, st: &mut State, name: &str, body: &'a ast::FunctionBody) {
+    pub(crate) fn function_body<'a>(
+        &mut self,
+        fr: &mut Frame<'a>,
+        st: &mut State,
+        name: &str,
+        body: &'a ast::FunctionBody,
+    ) {
         if self.calling.iter().any(|n| n == name) || self.depth >= MAX_DEPTH {
             return;
         }
@@ -587,8 +659,16 @@ impl<'c> Walker<'c> {
     }
 
     /// Calls a shell function: its body runs in the current shell with the call's arguments.
-    pub(crate) fn call_function<'a>(&mut self, fr: &mut Frame<'a>, st: &mut State, name: &str, args: &[Arg]) -> bool {
-        let Some(body) = fr.functions.get(name).copied() else { return false };
+    pub(crate) fn call_function<'a>(
+        &mut self,
+        fr: &mut Frame<'a>,
+        st: &mut State,
+        name: &str,
+        args: &[Arg],
+    ) -> bool {
+        let Some(body) = fr.functions.get(name).copied() else {
+            return false;
+        };
         let saved = st.positional.take();
         st.positional = Some(args.iter().map(|a| a.plain().map(str::to_owned)).collect());
         self.function_body(fr, st, name, body);
@@ -599,7 +679,12 @@ impl<'c> Walker<'c> {
         true
     }
 
-    fn compound<'a>(&mut self, fr: &mut Frame<'a>, st: &mut State, compound: &'a ast::CompoundCommand) {
+    fn compound<'a>(
+        &mut self,
+        fr: &mut Frame<'a>,
+        st: &mut State,
+        compound: &'a ast::CompoundCommand,
+    ) {
         use ast::CompoundCommand as C;
         match compound {
             C::BraceGroup(group) => self.list(fr, st, &group.list),
@@ -656,7 +741,10 @@ impl<'c> Walker<'c> {
             }
             C::ArithmeticForClause(a) => {
                 let span = fr.src.span(Some(&a.loc));
-                for expr in [&a.initializer, &a.condition, &a.updater].into_iter().flatten() {
+                for expr in [&a.initializer, &a.condition, &a.updater]
+                    .into_iter()
+                    .flatten()
+                {
                     self.arithmetic(st, &expr.value, span);
                 }
                 self.loop_body(fr, st, None, &a.body.list);
@@ -670,7 +758,13 @@ impl<'c> Walker<'c> {
 
     /// A loop body may run any number of times: walk it twice, the second time from what
     /// either "not yet run" or "ran once" leaves.
-    fn loop_body<'a>(&mut self, fr: &mut Frame<'a>, st: &mut State, condition: Option<&'a ast::CompoundList>, body: &'a ast::CompoundList) {
+    fn loop_body<'a>(
+        &mut self,
+        fr: &mut Frame<'a>,
+        st: &mut State,
+        condition: Option<&'a ast::CompoundList>,
+        body: &'a ast::CompoundList,
+    ) {
         let mut s = st.clone();
         let mut exits = Vec::new();
         for _ in 0..2 {
@@ -691,7 +785,10 @@ impl<'c> Walker<'c> {
     fn for_clause<'a>(&mut self, fr: &mut Frame<'a>, st: &mut State, f: &'a ast::ForClauseCommand) {
         let name = f.variable_name.clone();
         let values: Option<Vec<Lit>> = match &f.values {
-            None => st.positional.as_ref().and_then(|p| p.iter().map(|v| v.clone().map(Lit::plain)).collect()),
+            None => st
+                .positional
+                .as_ref()
+                .and_then(|p| p.iter().map(|v| v.clone().map(Lit::plain)).collect()),
             Some(words) => {
                 let mut all = Vec::new();
                 let mut known = true;
@@ -742,7 +839,12 @@ impl<'c> Walker<'c> {
         }
     }
 
-    fn test_expr<'a>(&mut self, fr: &mut Frame<'a>, st: &mut State, expr: &'a ast::ExtendedTestExpr) {
+    fn test_expr<'a>(
+        &mut self,
+        fr: &mut Frame<'a>,
+        st: &mut State,
+        expr: &'a ast::ExtendedTestExpr,
+    ) {
         use ast::ExtendedTestExpr as E;
         match expr {
             E::And(a, b) | E::Or(a, b) => {
@@ -750,12 +852,29 @@ impl<'c> Walker<'c> {
                 self.test_expr(fr, st, b);
             }
             E::Not(a) | E::Parenthesized(a) => self.test_expr(fr, st, a),
-            E::UnaryTest(_, word) => {
-                self.expand_word(fr, st, word, Mode::Assignment);
+            E::UnaryTest(pred, word) => {
+                let args = self.expand_word(fr, st, word, Mode::Assignment);
+                if is_file_test(pred) {
+                    for arg in &args {
+                        self.path(&st.cwd, arg, Access::Read, false, true, "`[[` tests");
+                    }
+                }
             }
-            E::BinaryTest(_, a, b) => {
-                self.expand_word(fr, st, a, Mode::Assignment);
-                self.expand_word(fr, st, b, Mode::Assignment);
+            E::BinaryTest(pred, a, b) => {
+                let files = matches!(
+                    pred,
+                    ast::BinaryPredicate::FilesReferToSameDeviceAndInodeNumbers
+                        | ast::BinaryPredicate::LeftFileIsNewerOrExistsWhenRightDoesNot
+                        | ast::BinaryPredicate::LeftFileIsOlderOrDoesNotExistWhenRightDoes
+                );
+                for word in [a, b] {
+                    let args = self.expand_word(fr, st, word, Mode::Assignment);
+                    if files {
+                        for arg in &args {
+                            self.path(&st.cwd, arg, Access::Read, false, true, "`[[` tests");
+                        }
+                    }
+                }
             }
         }
     }
@@ -769,26 +888,56 @@ impl<'c> Walker<'c> {
     }
 
     /// Expands a word, checking the code it runs.
-    pub(crate) fn expand_word<'a>(&mut self, fr: &Frame<'a>, st: &State, word: &ast::Word, mode: Mode) -> Vec<Arg> {
+    pub(crate) fn expand_word<'a>(
+        &mut self,
+        fr: &Frame<'a>,
+        st: &State,
+        word: &ast::Word,
+        mode: Mode,
+    ) -> Vec<Arg> {
         let span = fr.src.span(word.loc.as_ref());
         self.expand_raw(st, &word.value, span, mode)
     }
 
-    pub(crate) fn expand_raw(&mut self, st: &State, raw: &str, span: (usize, usize), mode: Mode) -> Vec<Arg> {
+    pub(crate) fn expand_raw(
+        &mut self,
+        st: &State,
+        raw: &str,
+        span: (usize, usize),
+        mode: Mode,
+    ) -> Vec<Arg> {
         let expansion = match syntax::expand(raw, &st.vars(), mode) {
             Ok(expansion) => expansion,
             Err(message) => {
                 self.parse_error(raw, span, &message);
-                return vec![Arg { val: Val::Dyn(Dyn::Other("an unparsable word".into())), raw: raw.to_owned(), span }];
+                return vec![Arg {
+                    val: Val::Dyn(Dyn::Other("an unparsable word".into())),
+                    raw: raw.to_owned(),
+                    span,
+                }];
             }
         };
         for code in &expansion.nested {
             self.nested(st, code, span);
         }
         if let Some(why) = &expansion.dyn_code {
-            self.report("shell.dynamic", raw, span, format!("{why}; the gate cannot see that code"), None);
+            self.report(
+                "shell.dynamic",
+                raw,
+                span,
+                format!("{why}; the gate cannot see that code"),
+                None,
+            );
         }
-        expansion.values.into_iter().map(|val| Arg { val, raw: raw.to_owned(), span }).collect()
+        expansion
+            .values
+            .into_iter()
+            .map(|val| Arg {
+                val,
+                raw: raw.to_owned(),
+                span,
+            })
+            .collect()
     }
 
     // ---- simple commands and redirects ----------------------------------------------------
@@ -859,7 +1008,11 @@ impl<'c> Walker<'c> {
                     Val::Dyn(Dyn::Var(name.clone()))
                 }
             };
-            let arg = Arg { val: val.clone(), raw: word.value.clone(), span };
+            let arg = Arg {
+                val: val.clone(),
+                raw: word.value.clone(),
+                span,
+            };
             env.push(EnvAssign { name, val, arg });
         }
 
@@ -871,8 +1024,16 @@ impl<'c> Walker<'c> {
                     let mut inner = st.clone();
                     self.list(fr, &mut inner, &sub.list);
                     let span = fr.src.span(Some(&sub.loc));
-                    let raw = self.original.get(span.0..span.0 + span.1).unwrap_or("<(...)").to_owned();
-                    argv.push(Arg { val: Val::Dyn(Dyn::ProcSubst), raw, span });
+                    let raw = self
+                        .original
+                        .get(span.0..span.0 + span.1)
+                        .unwrap_or("<(...)")
+                        .to_owned();
+                    argv.push(Arg {
+                        val: Val::Dyn(Dyn::ProcSubst),
+                        raw,
+                        span,
+                    });
                 }
             }
         }
@@ -913,7 +1074,12 @@ impl<'c> Walker<'c> {
     }
 
     /// Judges redirects; returns what they make of stdin.
-    pub(crate) fn redirects<'a>(&mut self, fr: &mut Frame<'a>, st: &mut State, redirects: &[&'a ast::IoRedirect]) -> Io {
+    pub(crate) fn redirects<'a>(
+        &mut self,
+        fr: &mut Frame<'a>,
+        st: &mut State,
+        redirects: &[&'a ast::IoRedirect],
+    ) -> Io {
         use ast::{IoFileRedirectKind as K, IoFileRedirectTarget as T, IoRedirect as R};
         let mut io = Io::default();
         let cwd = st.cwd.clone();
@@ -927,14 +1093,28 @@ impl<'c> Walker<'c> {
                             for arg in &args {
                                 match kind {
                                     K::Read => {
-                                        self.path(&cwd, arg, Access::Read, false, true, "the redirect `<` reads");
+                                        self.path(
+                                            &cwd,
+                                            arg,
+                                            Access::Read,
+                                            false,
+                                            true,
+                                            "the redirect `<` reads",
+                                        );
                                         if is_stdin {
                                             io.stdin = Some(Stdin::File);
                                             io.stdin_file = Some(arg.clone());
                                         }
                                     }
                                     K::Write | K::Append | K::Clobber | K::ReadAndWrite => {
-                                        self.path(&cwd, arg, Access::Write, false, true, "the redirect writes");
+                                        self.path(
+                                            &cwd,
+                                            arg,
+                                            Access::Write,
+                                            false,
+                                            true,
+                                            "the redirect writes",
+                                        );
                                     }
                                     K::DuplicateInput | K::DuplicateOutput => {}
                                 }
@@ -944,9 +1124,21 @@ impl<'c> Walker<'c> {
                             // `>&word` with a word that is not a number or `-` redirects to a file.
                             let args = self.expand_word(fr, st, word, Mode::Assignment);
                             for arg in &args {
-                                let is_fd = arg.plain().is_some_and(|t| t == "-" || t.trim_end_matches('-').chars().all(|c| c.is_ascii_digit()));
+                                let is_fd = arg.plain().is_some_and(|t| {
+                                    t == "-"
+                                        || t.trim_end_matches('-')
+                                            .chars()
+                                            .all(|c| c.is_ascii_digit())
+                                });
                                 if !is_fd && matches!(kind, K::DuplicateOutput) {
-                                    self.path(&cwd, arg, Access::Write, false, true, "the redirect writes");
+                                    self.path(
+                                        &cwd,
+                                        arg,
+                                        Access::Write,
+                                        false,
+                                        true,
+                                        "the redirect writes",
+                                    );
                                 }
                             }
                         }
@@ -961,7 +1153,9 @@ impl<'c> Walker<'c> {
                     }
                 }
                 R::HereDocument(fd, doc) => {
-                    let span = fr.src.span(doc.doc.loc.as_ref().or(doc.here_end.loc.as_ref()));
+                    let span = fr
+                        .src
+                        .span(doc.doc.loc.as_ref().or(doc.here_end.loc.as_ref()));
                     if doc.requires_expansion {
                         match syntax::heredoc_code(&doc.doc.value) {
                             Ok(codes) => {
@@ -974,15 +1168,19 @@ impl<'c> Walker<'c> {
                     }
                     if matches!(fd, None | Some(0)) {
                         io.stdin = Some(Stdin::Data);
-                        io.stdin_text = (!doc.requires_expansion || !doc.doc.value.contains(['$', '`']))
-                            .then(|| doc.doc.value.clone());
+                        io.stdin_text = (!doc.requires_expansion
+                            || !doc.doc.value.contains(['$', '`']))
+                        .then(|| doc.doc.value.clone());
                     }
                 }
                 R::HereString(fd, word) => {
                     let args = self.expand_word(fr, st, word, Mode::Assignment);
                     if matches!(fd, None | Some(0)) {
                         io.stdin = Some(Stdin::Data);
-                        io.stdin_text = args.first().and_then(|a| a.plain()).map(|t| format!("{t}\n"));
+                        io.stdin_text = args
+                            .first()
+                            .and_then(|a| a.plain())
+                            .map(|t| format!("{t}\n"));
                     }
                 }
                 R::OutputAndError(word, _) => {
@@ -995,6 +1193,19 @@ impl<'c> Walker<'c> {
         }
         io
     }
+}
+
+fn is_file_test(pred: &ast::UnaryPredicate) -> bool {
+    use ast::UnaryPredicate as U;
+    !matches!(
+        pred,
+        U::FdIsOpenTerminal
+            | U::ShellOptionEnabled
+            | U::ShellVariableIsSetAndAssigned
+            | U::ShellVariableIsSetAndNameRef
+            | U::StringHasZeroLength
+            | U::StringHasNonZeroLength
+    )
 }
 
 /// What redirects did to stdin.

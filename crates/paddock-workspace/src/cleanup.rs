@@ -114,6 +114,7 @@ impl Workspace {
             self.record(Event::session("lock.released", &session, serde_json::json!({ "scope": session.scope })))?;
         }
         self.registry().save(lock, &session)?;
+        self.checkpoint_at_session_end();
         Ok((session, archived))
     }
 

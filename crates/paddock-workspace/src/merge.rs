@@ -425,6 +425,7 @@ impl Workspace {
             session.archive_ref = Some(merged.archive_ref.clone());
             session.updated = session::timestamp(SystemTime::now());
             self.registry().save(&lock, &session)?;
+            self.checkpoint_at_session_end();
             return Ok((session, merged));
         }
         Err(Error::TargetMoving { target })

@@ -135,6 +135,28 @@ impl Workspace {
         }
         let ledger = slot.as_mut().expect("opened just above");
         ledger.append(&entry).map_err(|e| Error::Append { path, message: e.to_string() })?;
+        if ledger.checkpoint_due() {
+            checkpoint(ledger, self.repo().common_dir());
+        }
         Ok(())
+    }
+
+    /// Checkpoints the ledger's head on this writer's git ref now (at the end of a session, as
+    /// the policy's `ledger.checkpoint.at_session_end` asks). A failure is reported, not fatal:
+    /// the records are written; the next checkpoint covers them.
+    pub fn checkpoint_at_session_end(&self) {
+        if !self.policy().ledger().checkpoint.at_session_end || self.forward.is_some() {
+            return;
+        }
+        let mut slot = self.ledger.borrow_mut();
+        if let Some(ledger) = slot.as_mut() {
+            checkpoint(ledger, self.repo().common_dir());
+        }
+    }
+}
+
+fn checkpoint(ledger: &mut Ledger, common_dir: &std::path::Path) {
+    if let Err(err) = ledger.checkpoint(&paddock_ledger::GitRepo::new(common_dir)) {
+        eprintln!("paddock: warning: the ledger checkpoint failed ({err}); `paddock ledger verify` tells more");
     }
 }

@@ -1518,6 +1518,10 @@ impl<'w> Running<'w> {
         }
 
         tr("outputs stored");
+        // The scratch dir (and a replay's worktree) is not needed for the record; removing it
+        // first keeps filesystem work off the path after the ledger's fsync.
+        drop(cleanup);
+        tr("cleaned");
         let mut violations = Vec::new();
         match &original {
             Some(original) => {
@@ -1577,8 +1581,6 @@ impl<'w> Running<'w> {
             let first = &violations[0];
             workspace.block(&session.id, &format!("{} [{}] after turn {}", first.subject, first.rule, pin.turn))?;
         }
-        drop(cleanup);
-        tr("cleaned");
         Ok(Finished { code: exit.shell_code(), pin })
     }
 }

@@ -29,7 +29,10 @@ fn spans_point_at_the_offending_word() {
     assert_eq!(d.findings[0].word, "-fdx");
     // Byte offsets, not characters.
     let cmd = "echo 'ééé' && rm -rf docs";
-    assert_eq!(spanned(cmd, &decide(&ctx, cmd), "fs.delete.outside-scope"), "docs");
+    assert_eq!(
+        spanned(cmd, &decide(&ctx, cmd), "fs.delete.outside-scope"),
+        "docs"
+    );
     // A substitution's inner command.
     let cmd = "echo \"$(git stash clear)\"";
     assert_eq!(spanned(cmd, &decide(&ctx, cmd), "git.stash.drop"), "clear");
@@ -69,12 +72,33 @@ fn decisions_serialize_to_json() {
     assert_eq!(back.findings.len(), 1);
     let f = &back.findings[0];
     assert_eq!(
-        (f.rule.as_str(), f.action.as_str(), f.approved, f.word.as_str(), f.span, f.target.as_deref()),
-        ("fs.delete.outside-scope", "deny", false, "docs", (7, 4), Some(target.as_str()))
+        (
+            f.rule.as_str(),
+            f.action.as_str(),
+            f.approved,
+            f.word.as_str(),
+            f.span,
+            f.target.as_deref()
+        ),
+        (
+            "fs.delete.outside-scope",
+            "deny",
+            false,
+            "docs",
+            (7, 4),
+            Some(target.as_str())
+        )
     );
-    assert!(f.reason.contains("src/**"), "the reason names the scope: {}", f.reason);
+    assert!(
+        f.reason.contains("src/**"),
+        "the reason names the scope: {}",
+        f.reason
+    );
     let allowed = serde_json::to_value(decide(&ctx, "git status")).expect("serializes");
-    assert_eq!(allowed, serde_json::json!({"verdict": "allow", "findings": []}));
+    assert_eq!(
+        allowed,
+        serde_json::json!({"verdict": "allow", "findings": []})
+    );
 }
 
 #[test]
@@ -92,7 +116,10 @@ fn policy_actions_decide_the_verdict() {
         })
         .build()
         .expect("context");
-    assert_eq!(decide(&relaxed, "git reset --hard").verdict, Verdict::Approval);
+    assert_eq!(
+        decide(&relaxed, "git reset --hard").verdict,
+        Verdict::Approval
+    );
     let dropped = decide(&relaxed, "git stash drop");
     assert_eq!(dropped.verdict, Verdict::Allow);
     assert_eq!(dropped.findings[0].action, Action::Allow);
@@ -104,9 +131,16 @@ fn policy_actions_decide_the_verdict() {
     // The strictest finding wins.
     let both = decide(&relaxed, "git reset --hard; rm -rf docs");
     assert_eq!(both.verdict, Verdict::Deny);
-    assert_eq!(both.refusal().map(|f| f.rule), Some("fs.delete.outside-scope"));
+    assert_eq!(
+        both.refusal().map(|f| f.rule),
+        Some("fs.delete.outside-scope")
+    );
     // Parse errors are always refused.
-    let everything = fx.builder(&fx.s1).actions(|_| Action::Allow).build().expect("context");
+    let everything = fx
+        .builder(&fx.s1)
+        .actions(|_| Action::Allow)
+        .build()
+        .expect("context");
     assert_eq!(decide(&everything, "if then fi (").verdict, Verdict::Deny);
 }
 
@@ -117,9 +151,18 @@ fn approvals_let_findings_through() {
     let ctx = fx
         .builder(&fx.s1)
         .approvals([
-            Approval { rule: "git.discard".into(), pattern: None },
-            Approval { rule: "session.cross-access".into(), pattern: Some(other_src) },
-            Approval { rule: "gate.parse-error".into(), pattern: None },
+            Approval {
+                rule: "git.discard".into(),
+                pattern: None,
+            },
+            Approval {
+                rule: "session.cross-access".into(),
+                pattern: Some(other_src),
+            },
+            Approval {
+                rule: "gate.parse-error".into(),
+                pattern: None,
+            },
         ])
         .build()
         .expect("context");
@@ -130,7 +173,11 @@ fn approvals_let_findings_through() {
     assert_eq!(decide(&ctx, &inside).verdict, Verdict::Allow);
     let outside = format!("cat {}/README.md", fx.s2.display());
     assert_eq!(decide(&ctx, &outside).verdict, Verdict::Deny);
-    assert_eq!(decide(&ctx, "echo 'x").verdict, Verdict::Deny, "parse errors cannot be approved");
+    assert_eq!(
+        decide(&ctx, "echo 'x").verdict,
+        Verdict::Deny,
+        "parse errors cannot be approved"
+    );
 }
 
 #[test]
@@ -179,10 +226,23 @@ fn lock_mode_shares_the_main_worktree() {
 
 #[test]
 fn context_errors_are_typed() {
-    let err = ContextBuilder::new("relative/dir", "/").build().expect_err("relative");
-    assert!(matches!(err, paddock_gate::context::Error::NotAbsolute { what: "cwd", .. }), "{err}");
-    let err = ContextBuilder::new("/no/such/dir/anywhere", "/").build().expect_err("missing");
-    assert!(matches!(err, paddock_gate::context::Error::Resolve { .. }), "{err}");
+    let err = ContextBuilder::new("relative/dir", "/")
+        .build()
+        .expect_err("relative");
+    assert!(
+        matches!(
+            err,
+            paddock_gate::context::Error::NotAbsolute { what: "cwd", .. }
+        ),
+        "{err}"
+    );
+    let err = ContextBuilder::new("/no/such/dir/anywhere", "/")
+        .build()
+        .expect_err("missing");
+    assert!(
+        matches!(err, paddock_gate::context::Error::Resolve { .. }),
+        "{err}"
+    );
 }
 
 #[test]

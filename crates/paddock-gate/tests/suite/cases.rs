@@ -12,5 +12,11 @@ fn own_cases() {
     let fx = Fixture::new();
     let (passed, failures) = run_cases(&fx, &cases);
     println!("own cases: {passed}/{} pass", cases.len());
-    assert!(failures.is_empty(), "{} of {} cases fail:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases fail:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }

@@ -17,11 +17,21 @@ fn shared_corpus() {
         path.display()
     );
     let cases = read_cases(&path);
-    assert!(cases.len() >= 80, "the corpus has only {} cases", cases.len());
+    assert!(
+        cases.len() >= 80,
+        "the corpus has only {} cases",
+        cases.len()
+    );
     let fx = Fixture::new();
     let (passed, failures) = run_cases(&fx, &cases);
     println!("corpus: {passed}/{} cases pass", cases.len());
-    assert!(failures.is_empty(), "{} of {} corpus cases fail:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} corpus cases fail:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }
 
 /// Prints every corpus decision with its rules (run with `--no-capture` to read them).
@@ -34,7 +44,16 @@ fn corpus_explained() {
     for case in &cases {
         let cmd = fx.expand(&case.cmd);
         let decision = paddock_gate::decide(&ctx, &cmd);
-        let rules: Vec<String> = decision.findings.iter().map(|f| format!("{}[{}]", f.rule, f.word)).collect();
-        println!("{:5} {:60} {}", decision.verdict.as_str(), case.cmd.replace('\n', "\\n"), rules.join(" "));
+        let rules: Vec<String> = decision
+            .findings
+            .iter()
+            .map(|f| format!("{}[{}]", f.rule, f.word))
+            .collect();
+        println!(
+            "{:5} {:60} {}",
+            decision.verdict.as_str(),
+            case.cmd.replace('\n', "\\n"),
+            rules.join(" ")
+        );
     }
 }

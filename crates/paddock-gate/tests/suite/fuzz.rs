@@ -7,30 +7,47 @@ use super::support::Fixture;
 
 fn parses(text: &str) -> bool {
     let opts = brush_parser::ParserOptions::default();
-    std::panic::catch_unwind(|| brush_parser::Parser::new(text.as_bytes(), &opts).parse_program().is_ok())
-        .unwrap_or(false)
+    std::panic::catch_unwind(|| {
+        brush_parser::Parser::new(text.as_bytes(), &opts)
+            .parse_program()
+            .is_ok()
+    })
+    .unwrap_or(false)
 }
 
 fn check(ctx: &paddock_gate::Context, text: &str) -> Result<(), TestCaseError> {
     let decision = decide(ctx, text);
     for f in &decision.findings {
-        prop_assert!(!f.reason.contains("failed internally"), "internal error on {text:?}");
-        prop_assert!(f.span.0 + f.span.1 <= text.len(), "span out of range on {text:?}: {f:?}");
-        prop_assert!(text.is_char_boundary(f.span.0), "span not on a char boundary on {text:?}");
+        prop_assert!(
+            !f.reason.contains("failed internally"),
+            "internal error on {text:?}"
+        );
+        prop_assert!(
+            f.span.0 + f.span.1 <= text.len(),
+            "span out of range on {text:?}: {f:?}"
+        );
+        prop_assert!(
+            text.is_char_boundary(f.span.0),
+            "span not on a char boundary on {text:?}"
+        );
     }
     if decision.verdict == Verdict::Allow {
-        prop_assert!(parses(text), "allowed a command the parser rejects: {text:?}");
+        prop_assert!(
+            parses(text),
+            "allowed a command the parser rejects: {text:?}"
+        );
     }
     Ok(())
 }
 
 /// Fragments of shell syntax, so random sequences reach deep into the gate.
 const WORDS: &[&str] = &[
-    "git", "reset", "--hard", "clean", "-fdx", "rm", "-rf", "docs", "src/a", "..", "/", "~", "$HOME",
-    "$x", "x=1", "\"", "'", "`", "$(", ")", "(", "{", "}", ";", "&&", "||", "|", "&", ">", ">>", "<",
-    "<<EOF", "EOF", "\n", "if", "then", "fi", "for", "in", "do", "done", "case", "esac", "sh", "-c",
-    "env", "sudo", "xargs", "find", "-exec", "{}", "\\;", "-delete", "eval", "cd", "*", "?", "[a]",
-    "$'\\x41'", "${x:-y}", "$((1+2))", "<(", ">(", "2>&1", "&>", "<<<", "#", "\\", "é", "\t",
+    "git", "reset", "--hard", "clean", "-fdx", "rm", "-rf", "docs", "src/a", "..", "/", "~",
+    "$HOME", "$x", "x=1", "\"", "'", "`", "$(", ")", "(", "{", "}", ";", "&&", "||", "|", "&", ">",
+    ">>", "<", "<<EOF", "EOF", "\n", "if", "then", "fi", "for", "in", "do", "done", "case", "esac",
+    "sh", "-c", "env", "sudo", "xargs", "find", "-exec", "{}", "\\;", "-delete", "eval", "cd", "*",
+    "?", "[a]", "$'\\x41'", "${x:-y}", "$((1+2))", "<(", ">(", "2>&1", "&>", "<<<", "#", "\\", "é",
+    "\t",
 ];
 
 proptest! {
@@ -70,11 +87,19 @@ fn pathological_inputs_are_refused_not_crashed() {
     // Each `eval` re-parses the rest: nesting beyond the gate's depth limit is refused.
     let nested = format!("{}echo hi", "eval ".repeat(40));
     assert_eq!(decide(&ctx, &nested).verdict, Verdict::Deny);
-    assert_eq!(decide(&ctx, &format!("{}echo hi", "eval ".repeat(5))).verdict, Verdict::Allow);
-    let nested_shells = (0..6).fold("git reset --hard".to_owned(), |acc, _| format!("sh -c {}", shell_quote(&acc)));
+    assert_eq!(
+        decide(&ctx, &format!("{}echo hi", "eval ".repeat(5))).verdict,
+        Verdict::Allow
+    );
+    let nested_shells = (0..6).fold("git reset --hard".to_owned(), |acc, _| {
+        format!("sh -c {}", shell_quote(&acc))
+    });
     assert_eq!(decide(&ctx, &nested_shells).verdict, Verdict::Deny);
     assert_eq!(decide(&ctx, "echo {1..100000}").verdict, Verdict::Deny);
-    assert_eq!(decide(&ctx, "rm -rf {a,b}{c,d}{e,f}{g,h}{i,j}{k,l}{m,n}{o,p}{q,r}").verdict, Verdict::Deny);
+    assert_eq!(
+        decide(&ctx, "rm -rf {a,b}{c,d}{e,f}{g,h}{i,j}{k,l}{m,n}{o,p}{q,r}").verdict,
+        Verdict::Deny
+    );
 }
 
 fn shell_quote(text: &str) -> String {

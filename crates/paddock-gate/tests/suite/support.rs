@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use paddock_gate::{Context, ContextBuilder, Session};
-use paddock_policy::glob::PatternSet;
 use paddock_policy::Policy;
+use paddock_policy::glob::PatternSet;
 
 /// The layout every corpus case assumes.
 pub struct Fixture {
@@ -33,7 +33,11 @@ fn git(cwd: &Path, args: &[&str]) {
         .env("LANG", "C")
         .output()
         .expect("git runs");
-    assert!(out.status.success(), "git {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn write(path: &Path, text: &str) {
@@ -70,8 +74,32 @@ impl Fixture {
         let sessions = base.join("repo.paddock");
         let s1 = sessions.join("s1");
         let s2 = sessions.join("s2");
-        git(&main, &["worktree", "add", "-q", "--no-track", "-b", "paddock/s1", s1.to_str().expect("utf8"), "main"]);
-        git(&main, &["worktree", "add", "-q", "--no-track", "-b", "paddock/s2", s2.to_str().expect("utf8"), "main"]);
+        git(
+            &main,
+            &[
+                "worktree",
+                "add",
+                "-q",
+                "--no-track",
+                "-b",
+                "paddock/s1",
+                s1.to_str().expect("utf8"),
+                "main",
+            ],
+        );
+        git(
+            &main,
+            &[
+                "worktree",
+                "add",
+                "-q",
+                "--no-track",
+                "-b",
+                "paddock/s2",
+                s2.to_str().expect("utf8"),
+                "main",
+            ],
+        );
         // Symlinks for the symlink cases: inside the scope, pointing out of it.
         std::os::unix::fs::symlink("../docs", s1.join("src/docs-link")).expect("symlink");
         std::os::unix::fs::symlink(&s2, s1.join("tests/other-link")).expect("symlink");
@@ -79,7 +107,13 @@ impl Fixture {
         std::os::unix::fs::symlink("fixtures", s1.join("tests/fixtures-link")).expect("symlink");
         let home = base.join("home");
         std::fs::create_dir_all(&home).expect("mkdir");
-        Fixture { _dir: dir, main, s1, s2, home }
+        Fixture {
+            _dir: dir,
+            main,
+            s1,
+            s2,
+            home,
+        }
     }
 
     /// The context of session s1, in its worktree.
@@ -132,7 +166,9 @@ pub fn read_cases(path: &Path) -> Vec<Case> {
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| serde_json::from_str(l).unwrap_or_else(|e| panic!("{}:{}: {e}", path.display(), i + 1)))
+        .map(|(i, l)| {
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("{}:{}: {e}", path.display(), i + 1))
+        })
         .collect()
 }
 
@@ -144,9 +180,16 @@ pub fn run_cases(fx: &Fixture, cases: &[Case]) -> (usize, Vec<String>) {
     for case in cases {
         let cmd = fx.expand(&case.cmd);
         let decision = paddock_gate::decide(&ctx, &cmd);
-        let got = if decision.is_allowed() { "allow" } else { "deny" };
+        let got = if decision.is_allowed() {
+            "allow"
+        } else {
+            "deny"
+        };
         let rule_ok = match (&case.rule, case.expect.as_str()) {
-            (Some(rule), "deny") => decision.findings.iter().any(|f| &f.rule == rule && f.effect() != paddock_gate::Verdict::Allow),
+            (Some(rule), "deny") => decision
+                .findings
+                .iter()
+                .any(|f| f.rule == rule && f.effect() != paddock_gate::Verdict::Allow),
             _ => true,
         };
         if got == case.expect && rule_ok {
@@ -161,7 +204,10 @@ pub fn run_cases(fx: &Fixture, cases: &[Case]) -> (usize, Vec<String>) {
                 "{:?}\n    expected {}{} ({}), got {}\n{}",
                 case.cmd,
                 case.expect,
-                case.rule.as_ref().map(|r| format!(" by {r}")).unwrap_or_default(),
+                case.rule
+                    .as_ref()
+                    .map(|r| format!(" by {r}"))
+                    .unwrap_or_default(),
                 case.why,
                 got,
                 findings.join("\n")
