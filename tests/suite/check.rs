@@ -122,3 +122,13 @@ fn claude_code_gemini_and_codex_payloads() {
     let patch = serde_json::json!({"cwd": cwd, "hook_event_name": "PreToolUse", "tool_name": "apply_patch", "tool_input": {"input": "*** Begin Patch\n*** Update File: docs/guide.md\n@@\n-a\n+b\n*** End Patch\n"}});
     assert_eq!(decision(&hook(&mine, "codex", patch)), "deny");
 }
+
+#[test]
+fn git_aliases_from_the_repository_are_seen_through() {
+    let (repo, mine, _) = corpus_repo();
+    repo.git(&["config", "alias.nuke", "reset --hard"]);
+    repo.git(&["config", "alias.st", "status"]);
+    let code = |cmd: &str| paddock_in(&mine).args(["check", "-c", cmd]).output().expect("runs").status.code();
+    assert_eq!(code("git nuke"), Some(1));
+    assert_eq!(code("git st"), Some(0));
+}

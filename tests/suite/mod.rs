@@ -8,4 +8,5 @@ mod merge;
 mod policy;
 mod sessions;
 mod shell;
+mod turns;
 mod watch;

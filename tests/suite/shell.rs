@@ -127,7 +127,7 @@ fn a_confined_session_works_normally_inside_its_scope() {
     repo.paddock(&["init"]).ok();
     let wt = PathBuf::from(repo.start("a", &["src/**"])["worktree"].as_str().expect("w"));
     let other = PathBuf::from(repo.start("b", &["docs/**"])["worktree"].as_str().expect("w"));
-    let out = sh(&wt, "echo new > src/new.rs && mkdir -p src/deep/er && echo t > /tmp/paddock-e2e-ok.txt && mkdir -p target && echo o > target/out && git add src/new.rs && git commit -q -m 'in scope'");
+    let out = sh(&wt, "echo new > src/new.rs && mkdir -p src/deep/er && echo t > /var/tmp/paddock-e2e-ok.txt && mkdir -p target && echo o > target/out && git add src/new.rs && git commit -q -m 'in scope'");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(repo.git(&["show", "paddock/a:src/new.rs"]), "new");
     // The commit's objects went to the session's own store and are visible from outside.
@@ -142,7 +142,10 @@ fn a_confined_session_works_normally_inside_its_scope() {
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("denied"), "{}", String::from_utf8_lossy(&out.stdout));
     assert_eq!(session_state(&repo, "a"), "active");
     // Finish and merge bring the session's objects into the shared store.
-    repo.paddock(&["session", "finish", "a"]).ok();
+    // Scratch output (target/out) is not part of the work handed back; the helper script is.
+    let out = repo.paddock(&["session", "finish", "a", "--commit-all", "--json"]).ok().json();
+    let files: Vec<&str> = out["provenance"]["files"].as_array().expect("files").iter().map(|f| f["path"].as_str().expect("p")).collect();
+    assert!(files.contains(&"src/peek.py") && !files.iter().any(|f| f.starts_with("target/")), "{files:?}");
     repo.paddock(&["merge", "a"]).ok();
     assert!(!repo.root.join(".git/paddock-objects/a").exists());
     assert_eq!(std::fs::read_to_string(repo.path("src/new.rs")).expect("merged"), "new\n");

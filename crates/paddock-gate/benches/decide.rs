@@ -69,6 +69,15 @@ fn main() {
     for (micros, command) in timings.iter().take(5) {
         println!("  {micros:8.2} µs  {}", command.replace('\n', "⏎"));
     }
+    // What one `paddock check` process pays: a fresh context (paths resolved, no caches), then
+    // one decision.
+    let cold_start = Instant::now();
+    for command in &commands {
+        let fresh = fx.ctx();
+        black_box(paddock_gate::decide(&fresh, black_box(command)));
+    }
+    let cold = cold_start.elapsed().as_secs_f64() * 1e6 / commands.len() as f64;
+    println!("cold (fresh context + one decision): {cold:.1} µs per command on average");
     if per_second < 100_000.0 {
         println!("below the target of 100,000 decisions/s");
     }

@@ -97,7 +97,11 @@ impl Walker<'_> {
             }
         };
         let args: Vec<Arg> = inv.argv[1..].to_vec();
-        if !inv.no_functions && !name.contains('/') && self.call_function(fr, st, &name, &args) {
+        // Aliases and functions shadow programs (`command NAME` and paths skip them).
+        let shell_word = !inv.no_functions && !name.contains('/');
+        if shell_word
+            && (self.expand_alias(st, &first, &name, &args) || self.call_function(st, &name, &args))
+        {
             return;
         }
         if name.contains('/') {
@@ -113,11 +117,20 @@ impl Walker<'_> {
             "trap" => self.trap(st, &args),
             "alias" => {
                 for arg in &args {
-                    if let Some((_, value)) = arg.plain().and_then(|t| t.split_once('=')) {
-                        let value = value.to_owned();
+                    if let Some((name, value)) = arg.plain().and_then(|t| t.split_once('=')) {
+                        let (name, value) = (name.to_owned(), value.to_owned());
+                        // Checked where it is defined, and again where it is used.
                         let mut scratch = st.clone();
                         let origin = self.origin_for(&value, arg.span);
                         self.walk_text(&value, origin, &mut scratch);
+                        self.aliases.insert(name, value);
+                    }
+                }
+            }
+            "unalias" => {
+                for arg in &args {
+                    if let Some(name) = arg.plain() {
+                        self.aliases.remove(name);
                     }
                 }
             }
@@ -129,7 +142,7 @@ impl Walker<'_> {
                     }
                     if let Some(name) = arg.plain() {
                         st.unbind(name);
-                        fr.functions.remove(name);
+                        self.functions.remove(name);
                     }
                 }
             }
@@ -514,6 +527,35 @@ impl Walker<'_> {
             }
             _ => self.scan_args(st, &args),
         }
+    }
+
+    /// An alias used as a command name: its text, then the arguments, run in this shell.
+    fn expand_alias(&mut self, st: &mut State, first: &Arg, name: &str, args: &[Arg]) -> bool {
+        // Only an unquoted name expands, and an alias never expands itself.
+        if first.raw != name || self.expanding.iter().any(|n| n == name) {
+            return false;
+        }
+        let Some(value) = self.aliases.get(name).cloned() else {
+            return false;
+        };
+        let mut text = value;
+        let mut last_span = None;
+        for arg in args {
+            // One word may have expanded to several arguments: add it once.
+            if last_span != Some(arg.span) {
+                text.push(' ');
+                text.push_str(&arg.raw);
+            }
+            last_span = Some(arg.span);
+        }
+        let end = args
+            .last()
+            .map_or(first.span.0 + first.span.1, |a| a.span.0 + a.span.1);
+        let span = (first.span.0, end.saturating_sub(first.span.0));
+        self.expanding.push(name.to_owned());
+        self.walk_text(&text, crate::syntax::Origin::Whole(span.0, span.1), st);
+        self.expanding.pop();
+        true
     }
 
     fn script_input(&mut self, arg: &Arg, what: &str, from: &str) {
@@ -2247,7 +2289,9 @@ impl Walker<'_> {
             // The attribute change (`+i`, `-a`) is the first operand.
             ops.retain(|a| !a.plain().is_some_and(|t| t.starts_with(['+', '=', '-'])));
         }
-        let recursive = p.flag("R") || p.flag("recursive");
+        // A new directory holds nothing yet: creating it is covered when every path under it is
+        // (`mkdir target` for the scratch glob `target/`).
+        let recursive = p.flag("R") || p.flag("recursive") || program == "mkdir";
         let verb = format!("`{program}` writes");
         for arg in ops {
             self.path(&st.cwd, arg, Access::Write, recursive, true, &verb);

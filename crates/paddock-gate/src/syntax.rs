@@ -61,6 +61,10 @@ impl<'t> Source<'t> {
         self.text
     }
 
+    pub(crate) fn origin(&self) -> Origin {
+        self.origin
+    }
+
     fn byte(&self, char_index: usize) -> usize {
         match &self.char_bytes {
             None => char_index.min(self.text.len()),

@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use brush_parser::ast;
 
@@ -197,10 +198,17 @@ impl State {
     }
 }
 
-/// A parsed text: its source map and the functions it defines.
+/// A parsed text and its source map.
 pub(crate) struct Frame<'a> {
     pub(crate) src: Source<'a>,
-    pub(crate) functions: HashMap<String, &'a ast::FunctionBody>,
+}
+
+/// A shell function, kept with the text it was defined in (for spans). Functions outlive the
+/// text that defined them (`eval 'f() { ...; }'; f`), so they are owned.
+pub(crate) struct FunctionDef {
+    text: Rc<str>,
+    origin: Origin,
+    body: ast::FunctionBody,
 }
 
 /// An environment assignment for one command (`NAME=value cmd`, `env NAME=value cmd`).
@@ -237,6 +245,11 @@ pub(crate) struct Walker<'c> {
     written: Vec<(PathBuf, bool)>,
     /// Off while judging metadata changes (`chmod`), which do not change what a file runs.
     pub(crate) record_writes: bool,
+    /// Shell functions defined so far (in any text of this command line).
+    pub(crate) functions: HashMap<String, Rc<FunctionDef>>,
+    /// Aliases defined so far, and those being expanded (an alias does not expand itself).
+    pub(crate) aliases: HashMap<String, String>,
+    pub(crate) expanding: Vec<String>,
 }
 
 impl<'c> Walker<'c> {
@@ -251,6 +264,9 @@ impl<'c> Walker<'c> {
             calling: Vec::new(),
             written: Vec::new(),
             record_writes: true,
+            functions: HashMap::new(),
+            aliases: HashMap::new(),
+            expanding: Vec::new(),
         }
     }
 
@@ -492,10 +508,7 @@ impl<'c> Walker<'c> {
             }
         };
         self.depth += 1;
-        let mut frame = Frame {
-            src,
-            functions: HashMap::new(),
-        };
+        let mut frame = Frame { src };
         for list in &program.complete_commands {
             self.list(&mut frame, st, list);
         }
@@ -617,7 +630,12 @@ impl<'c> Walker<'c> {
             }
             ast::Command::Function(def) => {
                 let name = def.fname.value.clone();
-                fr.functions.insert(name.clone(), &def.body);
+                let owned = FunctionDef {
+                    text: Rc::from(fr.src.text()),
+                    origin: fr.src.origin(),
+                    body: def.body.clone(),
+                };
+                self.functions.insert(name.clone(), Rc::new(owned));
                 // The body is checked where it is defined, and again wherever it is called.
                 let mut scratch = st.clone();
                 self.function_body(fr, &mut scratch, &name, &def.body);
@@ -659,19 +677,16 @@ impl<'c> Walker<'c> {
     }
 
     /// Calls a shell function: its body runs in the current shell with the call's arguments.
-    pub(crate) fn call_function<'a>(
-        &mut self,
-        fr: &mut Frame<'a>,
-        st: &mut State,
-        name: &str,
-        args: &[Arg],
-    ) -> bool {
-        let Some(body) = fr.functions.get(name).copied() else {
+    pub(crate) fn call_function(&mut self, st: &mut State, name: &str, args: &[Arg]) -> bool {
+        let Some(def) = self.functions.get(name).cloned() else {
             return false;
         };
         let saved = st.positional.take();
         st.positional = Some(args.iter().map(|a| a.plain().map(str::to_owned)).collect());
-        self.function_body(fr, st, name, body);
+        let mut frame = Frame {
+            src: Source::new(&def.text, def.origin),
+        };
+        self.function_body(&mut frame, st, name, &def.body);
         st.positional = saved;
         // A function may change any variable.
         st.vars.retain(|k, _| k == "HOME");

@@ -268,13 +268,23 @@ impl Workspace {
             });
         }
         let worktree = Git::new(&session.worktree);
-        let status = worktree.run(["status", "--porcelain", "--untracked-files=all"])?;
+        // Scratch (build output) is not work to hand back: leave it out of both the check and
+        // --commit-all.
+        let mut pathspec = vec!["--".to_owned(), ".".to_owned()];
+        for pattern in self.policy().scratch().worktree.patterns() {
+            pathspec.push(format!(":(exclude,glob){}", pattern.as_str()));
+        }
+        let mut status_args = vec!["status".to_owned(), "--porcelain".to_owned(), "--untracked-files=all".to_owned()];
+        status_args.extend(pathspec.iter().cloned());
+        let status = worktree.run(&status_args)?;
         if !status.is_empty() {
             if !commit_all {
                 let files: Vec<_> = status.lines().take(8).map(|l| l.get(3..).unwrap_or(l)).collect();
                 return Err(Error::Uncommitted { id: id.to_owned(), files: files.join(", ") });
             }
-            worktree.run(["add", "-A"])?;
+            let mut add_args = vec!["add".to_owned(), "-A".to_owned()];
+            add_args.extend(pathspec);
+            worktree.run(&add_args)?;
             // The hooks check this commit like any other.
             let message = format!("paddock: finish session {id}");
             worktree.output(["commit", "-q", "-m", &message])?;

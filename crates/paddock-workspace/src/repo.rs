@@ -139,6 +139,22 @@ impl Repo {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "repo".to_owned())
     }
+    /// The repository's git aliases (`alias.NAME = VALUE`), so the gate sees through them.
+    pub fn git_aliases(&self) -> Vec<(String, String)> {
+        let config = self.gix.config_snapshot();
+        let Some(sections) = config.plumbing().sections_by_name("alias") else { return Vec::new() };
+        let mut aliases = Vec::new();
+        for section in sections {
+            let body = section.body();
+            for name in body.value_names() {
+                if let Some(value) = body.value(&name) {
+                    aliases.push((name.to_lowercase(), value.to_string()));
+                }
+            }
+        }
+        aliases
+    }
+
     /// git in the main worktree.
     pub fn git(&self) -> Git {
         Git::new(&self.main_worktree)

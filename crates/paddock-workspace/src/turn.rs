@@ -916,7 +916,7 @@ impl Workspace {
         let never = self.never_grant(&worktree, home.as_deref());
         let never_refs: Vec<&Path> = never.iter().map(PathBuf::as_path).collect();
         let path_var = std::env::var("PATH").ok();
-        let toolchain = access::toolchain(path_var.as_deref(), home.as_deref(), &never_refs);
+        let toolchain = access::toolchain(path_var.as_deref(), &never_refs);
         tr("toolchain");
         let mut spec = self.sandbox_spec(&session)?;
         tr("sandbox_spec");
@@ -1105,7 +1105,7 @@ impl Workspace {
         let never = self.never_grant(&worktree, home.as_deref());
         let never_refs: Vec<&Path> = never.iter().map(PathBuf::as_path).collect();
         let path_var = std::env::var("PATH").ok();
-        let toolchain = access::toolchain(path_var.as_deref(), home.as_deref(), &never_refs);
+        let toolchain = access::toolchain(path_var.as_deref(), &never_refs);
         let external_paths: Vec<PathBuf> = external.iter().map(|(p, _)| p.clone()).collect();
         match original.isolation_requested {
             Isolation::Isolated => {

@@ -17,7 +17,8 @@ pub fn build(workspace: &Workspace, session: Option<&Session>, cwd: &Path) -> an
         .hooks_dir(repo.common_dir().join("hooks"))
         .protected_dir(repo.state_dir())
         .protected_dir(repo.common_dir().join("paddock-objects"))
-        .target_branch(policy.target_branch());
+        .target_branch(policy.target_branch())
+        .git_aliases(repo.git_aliases());
     if let Some(home) = std::env::var_os("HOME") {
         builder = builder.home(home);
     }

@@ -45,14 +45,16 @@ pub(crate) fn system() -> Vec<PathBuf> {
     paths
 }
 
-/// The toolchain directories of `path_var` (a `PATH` value): each entry itself, or the tool's
-/// whole home for the homes in [`TOOL_HOMES`], `~/.rustup` for `~/.cargo/bin`, and
-/// `~/.local/lib` for `~/.local/bin`. An entry that contains any of `never` (the repository,
-/// the caller's home as a whole, `/`) is skipped: it would grant far more than a toolchain.
-pub(crate) fn toolchain(path_var: Option<&str>, home: Option<&Path>, never: &[&Path]) -> Toolchain {
+/// The toolchain directories of `path_var` (a `PATH` value): each entry itself; for an entry
+/// inside a tool home of [`TOOL_HOMES`] (`.pyenv`, `.nvm`, ... wherever it lies) that whole
+/// home; `.rustup` beside `.cargo` for `.cargo/bin`; `.local/lib` for `.local/bin`. Nothing that
+/// contains any of `never` (the repository, the caller's home as a whole, `/`) is granted: it
+/// would grant far more than a toolchain.
+pub(crate) fn toolchain(path_var: Option<&str>, never: &[&Path]) -> Toolchain {
     let mut found = Toolchain::default();
     let grant = |found: &mut Toolchain, path: PathBuf| {
-        if path.is_absolute() && path.exists() && !found.readable.contains(&path) {
+        let broad = path == Path::new("/") || never.iter().any(|n| n.starts_with(&path));
+        if path.is_absolute() && path.exists() && !broad && !found.readable.contains(&path) {
             found.readable.push(path);
         }
     };
@@ -70,37 +72,34 @@ pub(crate) fn toolchain(path_var: Option<&str>, home: Option<&Path>, never: &[&P
         if SYSTEM.iter().any(|s| entry.starts_with(s)) {
             continue;
         }
-        if entry == Path::new("/") || never.iter().any(|n| n.starts_with(&entry)) {
-            continue;
-        }
-        let Some(home) = home.filter(|h| entry.starts_with(h)) else {
+        let home = entry.ancestors().find(|a| {
+            a.file_name().is_some_and(|n| TOOL_HOMES.iter().any(|(d, _)| n == *d) || n == ".cargo" || n == ".local")
+        });
+        let Some(home) = home.map(Path::to_owned) else {
             grant(&mut found, entry);
             continue;
         };
-        let Some(top) = entry.strip_prefix(home).ok().and_then(|rest| rest.components().next()) else {
-            continue;
-        };
-        let top = top.as_os_str().to_string_lossy().into_owned();
-        if let Some((dir, var)) = TOOL_HOMES.iter().find(|(dir, _)| *dir == top) {
-            let tool_home = home.join(dir);
-            grant(&mut found, tool_home.clone());
+        let name = home.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if let Some((_, var)) = TOOL_HOMES.iter().find(|(d, _)| *d == name) {
+            grant(&mut found, home.clone());
             if let Some(var) = var {
-                set(&mut found, var, &tool_home);
+                set(&mut found, var, &home);
             }
-        } else if top == ".cargo" {
-            // rustup's proxies in ~/.cargo/bin need ~/.rustup (found through RUSTUP_HOME once
-            // HOME is the scratch dir); ~/.cargo itself holds credentials and stays closed.
+        } else if name == ".cargo" {
+            // rustup's proxies in .cargo/bin need .rustup (found through RUSTUP_HOME once HOME
+            // is the scratch dir); .cargo itself holds credentials and stays closed.
             grant(&mut found, entry.clone());
-            let rustup = std::env::var_os("RUSTUP_HOME").map(PathBuf::from).unwrap_or_else(|| home.join(".rustup"));
-            if rustup.is_dir() {
+            let rustup = std::env::var_os("RUSTUP_HOME")
+                .map(PathBuf::from)
+                .or_else(|| home.parent().map(|p| p.join(".rustup")))
+                .filter(|r| r.is_dir());
+            if let Some(rustup) = rustup {
                 grant(&mut found, rustup.clone());
                 set(&mut found, "RUSTUP_HOME", &rustup);
             }
-        } else if top == ".local" {
-            grant(&mut found, entry.clone());
-            grant(&mut found, home.join(".local/lib"));
         } else {
-            grant(&mut found, entry);
+            grant(&mut found, entry.clone());
+            grant(&mut found, home.join("lib"));
         }
     }
     found
@@ -123,7 +122,7 @@ mod tests {
             h = home.display()
         );
         let repo = home.join("repo");
-        let found = toolchain(Some(&path), Some(&home), &[&repo]);
+        let found = toolchain(Some(&path), &[&repo]);
         // Without RUSTUP_HOME in the environment, ~/.rustup is used.
         let rustup = std::env::var_os("RUSTUP_HOME").map(PathBuf::from).unwrap_or_else(|| home.join(".rustup"));
         let mut expected = vec![home.join(".pyenv"), home.join(".cargo/bin")];
