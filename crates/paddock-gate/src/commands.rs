@@ -85,6 +85,9 @@ impl Walker<'_> {
         let Some(first) = inv.argv.first().cloned() else {
             return;
         };
+        if !read_only(&inv.argv) {
+            self.may_change = true;
+        }
         let name = match &first.val {
             Val::Lit(lit) if lit.meta.is_none() => lit.text.clone(),
             Val::Dyn(Dyn::ProcSubst) => {
@@ -3595,4 +3598,29 @@ mod tests {
             vec!["z.c".to_owned()]
         );
     }
+}
+
+/// Programs that never change files (their output redirections are judged as writes on their
+/// own). Wrappers are left out on purpose: what they run is another program.
+const READ_ONLY_PROGRAMS: &[&str] = &[
+    "true", "false", ":", "echo", "printf", "pwd", "ls", "cat", "head", "tail", "wc", "grep",
+    "egrep", "fgrep", "rg", "cut", "tr", "diff", "cmp", "stat", "file", "du", "df", "which",
+    "type", "date", "whoami", "id", "uname", "test", "[", "sleep", "basename", "dirname",
+    "realpath", "readlink", "tree", "printenv", "seq", "nproc", "hostname", "cd", "pushd",
+    "popd", "export", "unset", "exit", "return", "shift", "local", "declare", "read",
+];
+
+/// git subcommands that only read (when given right after `git`, without global options).
+const READ_ONLY_GIT: &[&str] = &[
+    "status", "log", "diff", "show", "blame", "rev-parse", "ls-files", "ls-tree", "grep",
+    "describe", "shortlog", "cat-file", "rev-list", "merge-base", "for-each-ref", "show-ref",
+];
+
+/// Whether running `argv` cannot change any file: a plain name from the read-only lists.
+fn read_only(argv: &[Arg]) -> bool {
+    let Some(name) = argv.first().and_then(Arg::plain) else { return false };
+    if name == "git" {
+        return argv.get(1).and_then(Arg::plain).is_some_and(|sub| READ_ONLY_GIT.contains(&sub));
+    }
+    READ_ONLY_PROGRAMS.contains(&name)
 }

@@ -38,16 +38,23 @@ pub struct Decision {
     /// Every rule the command would break, in the order met in the text. Includes findings the
     /// policy allows or only records, and those an approval covers.
     pub findings: Vec<Finding>,
+    /// Whether the command may change files (it writes or deletes something, or runs a program
+    /// not known to be read-only). `false` is a promise: callers may skip after-the-fact checks.
+    pub may_change_files: bool,
 }
 
 impl Decision {
-    pub(crate) fn from_findings(findings: Vec<Finding>) -> Decision {
+    pub(crate) fn from_findings(findings: Vec<Finding>, may_change_files: bool) -> Decision {
         let verdict = findings
             .iter()
             .map(Finding::effect)
             .max()
             .unwrap_or(Verdict::Allow);
-        Decision { verdict, findings }
+        Decision {
+            verdict,
+            findings,
+            may_change_files,
+        }
     }
 
     /// Whether the command may run.

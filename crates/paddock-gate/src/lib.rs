@@ -76,9 +76,9 @@ pub fn decide(ctx: &Context, command: &str) -> Decision {
         walker.walk_text(command, syntax::Origin::At(0), &mut state);
         walker.into_findings()
     }));
-    let findings = match outcome {
-        Ok(findings) => findings,
-        Err(_) => vec![Finding {
+    let (findings, may_change) = match outcome {
+        Ok(result) => result,
+        Err(_) => (vec![Finding {
             rule: "gate.parse-error",
             action: paddock_policy::Action::Deny,
             approved: false,
@@ -88,7 +88,7 @@ pub fn decide(ctx: &Context, command: &str) -> Decision {
             word: command.to_owned(),
             span: (0, command.len()),
             target: None,
-        }],
+        }], true),
     };
-    Decision::from_findings(findings)
+    Decision::from_findings(findings, may_change)
 }

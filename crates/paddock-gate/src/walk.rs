@@ -250,6 +250,9 @@ pub(crate) struct Walker<'c> {
     /// Aliases defined so far, and those being expanded (an alias does not expand itself).
     pub(crate) aliases: HashMap<String, String>,
     pub(crate) expanding: Vec<String>,
+    /// Something on this line may change files: a write or delete, or a program not known to
+    /// be read-only. Callers skip after-the-fact checks only when this stays false.
+    pub(crate) may_change: bool,
 }
 
 impl<'c> Walker<'c> {
@@ -267,6 +270,7 @@ impl<'c> Walker<'c> {
             functions: HashMap::new(),
             aliases: HashMap::new(),
             expanding: Vec::new(),
+            may_change: false,
         }
     }
 
@@ -277,8 +281,8 @@ impl<'c> Walker<'c> {
             .any(|(w, tree)| w == path || (*tree && path.starts_with(w)))
     }
 
-    pub(crate) fn into_findings(self) -> Vec<Finding> {
-        self.findings
+    pub(crate) fn into_findings(self) -> (Vec<Finding>, bool) {
+        (self.findings, self.may_change)
     }
 
     // ---- findings -------------------------------------------------------------------------
@@ -371,6 +375,9 @@ impl<'c> Walker<'c> {
         follow_last: bool,
         verb: &str,
     ) {
+        if access != Access::Read {
+            self.may_change = true;
+        }
         let lit = match &arg.val {
             Val::Lit(lit) => lit,
             Val::Dyn(Dyn::Input(source)) => {

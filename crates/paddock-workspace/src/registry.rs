@@ -70,6 +70,9 @@ pub enum Error {
 #[derive(Debug, Clone)]
 pub struct Registry {
     state_dir: PathBuf,
+    /// The sessions as last read. Taking the lock or saving drops it, so whatever is decided
+    /// under the lock reads the files afresh.
+    snapshot: std::cell::RefCell<Option<Vec<Session>>>,
 }
 
 /// Proof that the registry lock is held; writes require it. Dropping it unlocks.
@@ -81,7 +84,7 @@ pub struct RegistryLock {
 impl Registry {
     /// The registry in `state_dir` (created on first write).
     pub fn new(state_dir: impl Into<PathBuf>) -> Registry {
-        Registry { state_dir: state_dir.into() }
+        Registry { state_dir: state_dir.into(), snapshot: std::cell::RefCell::new(None) }
     }
 
     /// paddock's state directory.
@@ -106,6 +109,7 @@ impl Registry {
     /// Takes the exclusive registry lock, waiting up to a minute for other paddock processes.
     pub fn lock(&self) -> Result<RegistryLock, Error> {
         self.ensure()?;
+        self.snapshot.replace(None);
         let path = self.state_dir.join("registry.lock");
         let deadline = Instant::now() + LOCK_TIMEOUT;
         let mut file = OpenOptions::new()
@@ -133,6 +137,15 @@ impl Registry {
 
     /// Every session, sorted by creation time then id. A corrupt file is an error.
     pub fn load_all(&self) -> Result<Vec<Session>, Error> {
+        if let Some(sessions) = self.snapshot.borrow().as_ref() {
+            return Ok(sessions.clone());
+        }
+        let sessions = self.read_all()?;
+        self.snapshot.replace(Some(sessions.clone()));
+        Ok(sessions)
+    }
+
+    fn read_all(&self) -> Result<Vec<Session>, Error> {
         let dir = self.sessions_dir();
         let entries = match fs::read_dir(&dir) {
             Ok(entries) => entries,
@@ -170,6 +183,7 @@ impl Registry {
 
     /// Writes a session atomically: a reader sees the old file or the new one, never a mix.
     pub fn save(&self, _lock: &RegistryLock, session: &Session) -> Result<(), Error> {
+        self.snapshot.replace(None);
         let dir = self.sessions_dir();
         let path = self.session_path(&session.id);
         let text = serde_saphyr::to_string(session).map_err(|err| Error::Io {

@@ -50,13 +50,9 @@ impl Channel {
         drop(self.theirs);
         let ours = self.ours;
         std::thread::spawn(move || {
-            let workspace = match open() {
-                Ok(w) => w,
-                Err(err) => {
-                    eprintln!("paddock-sh: the supervisor cannot open the repository: {err:#}");
-                    return;
-                }
-            };
+            // Opened on the first request: most commands make none.
+            let mut open = Some(open);
+            let mut workspace: Option<Workspace> = None;
             let mut buf = vec![0u8; MAX_MESSAGE];
             loop {
                 let mut space = nix::cmsg_space!([RawFd; 1]);
@@ -87,9 +83,18 @@ impl Channel {
                     }
                     (msg.bytes, reply)
                 };
-                let answer = match serde_json::from_slice::<Request>(&buf[..len]) {
-                    Ok(request) => handle(&workspace, &session_id, request),
-                    Err(err) => Err(format!("malformed request: {err}")),
+                if workspace.is_none()
+                    && let Some(open) = open.take()
+                {
+                    match open() {
+                        Ok(w) => workspace = Some(w),
+                        Err(err) => eprintln!("paddock-sh: the supervisor cannot open the repository: {err:#}"),
+                    }
+                }
+                let answer = match (&workspace, serde_json::from_slice::<Request>(&buf[..len])) {
+                    (Some(workspace), Ok(request)) => handle(workspace, &session_id, request),
+                    (None, _) => Err("the supervisor cannot open the repository".to_owned()),
+                    (_, Err(err)) => Err(format!("malformed request: {err}")),
                 };
                 if let Some(reply) = reply {
                     let text = match answer {

@@ -97,7 +97,7 @@ fn decisions_serialize_to_json() {
     let allowed = serde_json::to_value(decide(&ctx, "git status")).expect("serializes");
     assert_eq!(
         allowed,
-        serde_json::json!({"verdict": "allow", "findings": []})
+        serde_json::json!({"verdict": "allow", "findings": [], "may_change_files": false})
     );
 }
 
@@ -256,4 +256,27 @@ fn decisions_are_deterministic_and_cwd_aware() {
     let in_src = fx.ctx_in(&fx.s1.join("src"));
     assert_eq!(decide(&in_src, "rm -rf *").verdict, Verdict::Allow);
     assert_eq!(decide(&ctx, "rm -rf *").verdict, Verdict::Deny);
+}
+
+#[test]
+fn may_change_files_is_false_only_for_known_read_only_commands() {
+    let fx = Fixture::new();
+    let ctx = fx.ctx();
+    for cmd in ["true", "ls src && cat src/lib.rs | wc -l", "git status --short", "git log -p -- src", "echo $HOME"] {
+        assert!(!decide(&ctx, cmd).may_change_files, "{cmd} only reads");
+    }
+    for cmd in [
+        "echo x > src/a.rs",
+        "touch src/new.rs",
+        "python3 src/tool.py",
+        "env true",
+        "git commit -am x",
+        "git -C src status",
+        "cargo build",
+        "true && rm src/old.rs",
+        "sh -c 'echo x >> src/a.rs'",
+        "f() { :; }; f",
+    ] {
+        assert!(decide(&ctx, cmd).may_change_files, "{cmd} may change files");
+    }
 }

@@ -32,7 +32,9 @@ pub enum TurnCommand {
     /// Re-run a recorded turn from its pins: restore its inputs from the blob store into a fresh
     /// worktree at its commit, run the same command with the same pins, compare every output.
     /// Exit 0 identical, 1 different, 2 error (a missing or damaged blob, a refusal).
-    #[command(after_help = "Examples:\n  paddock turn replay t-3f9a1c0d2b4e\n  paddock turn replay t-3f9a1c0d2b4e --compare --json")]
+    #[command(
+        after_help = "Examples:\n  paddock turn replay t-3f9a1c0d2b4e\n  paddock turn replay t-3f9a1c0d2b4e --compare --json"
+    )]
     Replay {
         /// The turn id (`paddock turn list` shows them).
         turn: String,
@@ -98,12 +100,14 @@ pub enum IsolationArg {
 }
 
 pub fn run(globals: &Globals, cmd: TurnCommand) -> anyhow::Result<u8> {
-    paddock_workspace::turn::tr("cli start");
     let workspace = globals.workspace()?;
-    paddock_workspace::turn::tr("workspace open");
     match cmd {
         TurnCommand::Run(args) => run_turn(globals, &workspace, args),
-        TurnCommand::Replay { turn, compare, keep } => replay(globals, &workspace, &turn, compare, keep),
+        TurnCommand::Replay {
+            turn,
+            compare,
+            keep,
+        } => replay(globals, &workspace, &turn, compare, keep),
         TurnCommand::List { session } => {
             if let Some(id) = &session {
                 workspace.session(id)?;
@@ -112,7 +116,9 @@ pub fn run(globals: &Globals, cmd: TurnCommand) -> anyhow::Result<u8> {
             if globals.json {
                 crate::output::json(&entries)?;
             } else if entries.is_empty() {
-                println!("no turns yet; run one with `paddock turn run --session ID --role R -- CMD`");
+                println!(
+                    "no turns yet; run one with `paddock turn run --session ID --role R -- CMD`"
+                );
             } else {
                 print_table(globals, &entries);
             }
@@ -121,22 +127,40 @@ pub fn run(globals: &Globals, cmd: TurnCommand) -> anyhow::Result<u8> {
         TurnCommand::Show { turn } => {
             let history = workspace.turn_history(None)?;
             let Some(entry) = history.iter().find(|e| e.pin.turn == turn) else {
-                anyhow::bail!("no turn {turn:?} in the ledger; `paddock turn list` shows the turns");
+                anyhow::bail!(
+                    "no turn {turn:?} in the ledger; `paddock turn list` shows the turns"
+                );
             };
-            let replays: Vec<&Entry> =
-                history.iter().filter(|e| e.pin.replay_of.as_deref() == Some(turn.as_str())).collect();
+            let replays: Vec<&Entry> = history
+                .iter()
+                .filter(|e| e.pin.replay_of.as_deref() == Some(turn.as_str()))
+                .collect();
             if globals.json {
                 #[derive(Serialize)]
                 struct ShowJson<'a> {
                     turn: &'a Entry,
                     replays: Vec<&'a Entry>,
                 }
-                crate::output::json(&ShowJson { turn: entry, replays })?;
+                crate::output::json(&ShowJson {
+                    turn: entry,
+                    replays,
+                })?;
             } else {
                 print_entry(globals, entry);
                 for replay in replays {
-                    let verdict = replay.pin.comparison.as_ref().map(|c| if c.identical { "identical" } else { "different" });
-                    println!("  replayed: {} at {} ({})", replay.pin.turn, replay.ts, verdict.unwrap_or("refused"));
+                    let verdict = replay.pin.comparison.as_ref().map(|c| {
+                        if c.identical {
+                            "identical"
+                        } else {
+                            "different"
+                        }
+                    });
+                    println!(
+                        "  replayed: {} at {} ({})",
+                        replay.pin.turn,
+                        replay.ts,
+                        verdict.unwrap_or("refused")
+                    );
                 }
             }
             Ok(exit::OK)
@@ -165,7 +189,11 @@ fn run_turn(globals: &Globals, workspace: &Workspace, args: RunArgs) -> anyhow::
     };
     let mut prepared = match workspace.prepare_turn(options) {
         Ok(prepared) => prepared,
-        Err(err @ (turn::run::Error::Refused { .. } | turn::run::Error::NotLive { .. } | turn::run::Error::Confined)) => {
+        Err(
+            err @ (turn::run::Error::Refused { .. }
+            | turn::run::Error::NotLive { .. }
+            | turn::run::Error::Confined),
+        ) => {
             return Err(Refusal(err.to_string()).into());
         }
         Err(err) => return Err(err.into()),
@@ -176,14 +204,16 @@ fn run_turn(globals: &Globals, workspace: &Workspace, args: RunArgs) -> anyhow::
     let channel = crate::supervisor::Channel::new()?;
     let (key, value) = channel.env();
     prepared.command_mut().env(key, value);
-    let echo = if globals.json { turn::Echo::stderr() } else { turn::Echo::terminal() };
+    let echo = if globals.json {
+        turn::Echo::stderr()
+    } else {
+        turn::Echo::terminal()
+    };
     let running = prepared.spawn(echo)?;
     let repo_dir = workspace.repo().main_worktree().to_owned();
     let supervisor = channel.serve(session_id, move || Ok(Workspace::open(&repo_dir)?));
-    paddock_workspace::turn::tr("supervisor started");
     let finished = running.wait();
     drop(supervisor);
-    paddock_workspace::turn::tr("cli done");
     let finished = finished.context("the turn does not count")?;
     if globals.json {
         crate::output::json(&finished.pin)?;
@@ -210,26 +240,53 @@ fn report_run(globals: &Globals, finished: &Finished) {
         eprintln!("  degraded: {reason}");
     }
     for v in &pin.violations {
-        eprintln!("  {} [{}]: {} -> session {} BLOCKED", v.subject, v.rule, v.detail, pin.session);
+        eprintln!(
+            "  {} [{}]: {} -> session {} BLOCKED",
+            v.subject, v.rule, v.detail, pin.session
+        );
     }
     if let Some(kept) = &pin.kept {
         eprintln!("  kept: {kept}");
     }
 }
 
-fn replay(globals: &Globals, workspace: &Workspace, turn_id: &str, compare: bool, keep: bool) -> anyhow::Result<u8> {
+fn replay(
+    globals: &Globals,
+    workspace: &Workspace,
+    turn_id: &str,
+    compare: bool,
+    keep: bool,
+) -> anyhow::Result<u8> {
     let options = turn::ReplayOptions { keep };
     let prepared = workspace.prepare_replay(turn_id, &options)?;
-    let echo = if globals.json { turn::Echo::none() } else { turn::Echo::stderr() };
-    let finished = prepared.spawn(echo)?.wait().context("the replay does not count")?;
+    let echo = if globals.json {
+        turn::Echo::none()
+    } else {
+        turn::Echo::stderr()
+    };
+    let finished = prepared
+        .spawn(echo)?
+        .wait()
+        .context("the replay does not count")?;
     let pin = &finished.pin;
-    let comparison = pin.comparison.as_ref().context("a replay always has a comparison")?;
+    let comparison = pin
+        .comparison
+        .as_ref()
+        .context("a replay always has a comparison")?;
     if globals.json {
         crate::output::json(pin)?;
     } else {
         let style = globals.style;
-        let verdict = if comparison.identical { style.green("identical") } else { style.red("different") };
-        println!("replay {} of turn {}: {verdict}", style.bold(&pin.turn), pin.replay_of.as_deref().unwrap_or("?"));
+        let verdict = if comparison.identical {
+            style.green("identical")
+        } else {
+            style.red("different")
+        };
+        println!(
+            "replay {} of turn {}: {verdict}",
+            style.bold(&pin.turn),
+            pin.replay_of.as_deref().unwrap_or("?")
+        );
         for output in &comparison.outputs {
             if output.identical {
                 let what = match (&output.recorded, output.recorded_size) {
@@ -239,8 +296,15 @@ fn replay(globals: &Globals, workspace: &Workspace, turn_id: &str, compare: bool
                 println!("  {} {:<24} {what}", style.green("="), output.name);
                 continue;
             }
-            let size = |s: Option<u64>| s.map(|s| format!("{s} B")).unwrap_or_else(|| "missing".to_owned());
-            let mut line = format!("{} -> {}", size(output.recorded_size), size(output.replayed_size));
+            let size = |s: Option<u64>| {
+                s.map(|s| format!("{s} B"))
+                    .unwrap_or_else(|| "missing".to_owned())
+            };
+            let mut line = format!(
+                "{} -> {}",
+                size(output.recorded_size),
+                size(output.replayed_size)
+            );
             if let Some(offset) = output.first_difference {
                 line.push_str(&format!(", first difference at byte {offset}"));
             }
@@ -251,10 +315,19 @@ fn replay(globals: &Globals, workspace: &Workspace, turn_id: &str, compare: bool
                 }
             }
         }
-        let exit_text = |p: &Pin| p.exit.map(|e| e.shell_code().to_string()).unwrap_or_else(|| "-".to_owned());
+        let exit_text = |p: &Pin| {
+            p.exit
+                .map(|e| e.shell_code().to_string())
+                .unwrap_or_else(|| "-".to_owned())
+        };
         match workspace.find_turn(turn_id)? {
             Some(original) if !comparison.exit_same => {
-                println!("  {} exit status {} -> {}", style.red("≠"), exit_text(&original.pin), exit_text(pin))
+                println!(
+                    "  {} exit status {} -> {}",
+                    style.red("≠"),
+                    exit_text(&original.pin),
+                    exit_text(pin)
+                )
             }
             _ => println!("  {} exit status {}", style.green("="), exit_text(pin)),
         }
@@ -271,7 +344,11 @@ fn replay(globals: &Globals, workspace: &Workspace, turn_id: &str, compare: bool
             println!("  kept: {kept}");
         }
     }
-    Ok(if comparison.identical { exit::OK } else { DIFFERENT })
+    Ok(if comparison.identical {
+        exit::OK
+    } else {
+        DIFFERENT
+    })
 }
 
 fn isolation_text(globals: &Globals, pin: &Pin) -> String {
@@ -280,7 +357,11 @@ fn isolation_text(globals: &Globals, pin: &Pin) -> String {
     match pin.isolation_effective {
         Effective::Isolated => format!("{} (sandbox {sandbox})", style.green("isolated")),
         Effective::Degraded => {
-            format!("{} (sandbox {sandbox}, asked {})", style.yellow("degraded"), pin.isolation.sandbox_requested)
+            format!(
+                "{} (sandbox {sandbox}, asked {})",
+                style.yellow("degraded"),
+                pin.isolation.sandbox_requested
+            )
         }
         Effective::Shared => format!("shared (sandbox {sandbox})"),
         Effective::Refused => style.red("refused"),
@@ -314,25 +395,39 @@ fn print_table(globals: &Globals, entries: &[Entry]) {
             Effective::Shared => format!("{:<10}", "shared"),
         };
         let outputs = match (&pin.comparison, e.kind) {
-            (Some(c), _) if c.identical => format!("identical to {}", pin.replay_of.as_deref().unwrap_or("?")),
+            (Some(c), _) if c.identical => {
+                format!("identical to {}", pin.replay_of.as_deref().unwrap_or("?"))
+            }
             (Some(_), _) => format!("differs from {}", pin.replay_of.as_deref().unwrap_or("?")),
             (None, _) => pin
                 .output_files
                 .iter()
-                .map(|f| format!("{}={}", f.path, f.blake3.as_deref().map(short_hash).unwrap_or("missing")))
+                .map(|f| {
+                    format!(
+                        "{}={}",
+                        f.path,
+                        f.blake3.as_deref().map(short_hash).unwrap_or("missing")
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join(" "),
         };
         println!(
             "{:<4} {:<15} {:<8} {:<14} {:<10} {} {:<9} {:<5} {:<10} {}",
-            if pin.number == 0 { "-".to_owned() } else { pin.number.to_string() },
+            if pin.number == 0 {
+                "-".to_owned()
+            } else {
+                pin.number.to_string()
+            },
             pin.turn,
             e.kind,
             pin.session,
             pin.role,
             isolation,
             pin.isolation.sandbox_effective.as_deref().unwrap_or("-"),
-            pin.exit.map(|x| x.shell_code().to_string()).unwrap_or_else(|| "-".to_owned()),
+            pin.exit
+                .map(|x| x.shell_code().to_string())
+                .unwrap_or_else(|| "-".to_owned()),
             duration_text(pin.duration_us),
             outputs
         );
@@ -342,8 +437,19 @@ fn print_table(globals: &Globals, entries: &[Entry]) {
 fn print_entry(globals: &Globals, entry: &Entry) {
     let style = globals.style;
     let pin = &entry.pin;
-    println!("{} ({}, ledger seq {}, {})", style.bold(&pin.turn), entry.kind, entry.seq, entry.ts);
-    println!("  session:   {} (turn #{}, parent {})", pin.session, pin.number, pin.parent.as_deref().unwrap_or("-"));
+    println!(
+        "{} ({}, ledger seq {}, {})",
+        style.bold(&pin.turn),
+        entry.kind,
+        entry.seq,
+        entry.ts
+    );
+    println!(
+        "  session:   {} (turn #{}, parent {})",
+        pin.session,
+        pin.number,
+        pin.parent.as_deref().unwrap_or("-")
+    );
     if let Some(of) = &pin.replay_of {
         println!("  replay of: {of}");
     }
@@ -371,7 +477,12 @@ fn print_entry(globals: &Globals, entry: &Entry) {
         println!("  pin:       {key} = {value}");
     }
     for f in &pin.input_files {
-        println!("  input:     {} {} ({} B)", f.path, f.blake3.as_deref().unwrap_or("-"), f.size.unwrap_or(0));
+        println!(
+            "  input:     {} {} ({} B)",
+            f.path,
+            f.blake3.as_deref().unwrap_or("-"),
+            f.size.unwrap_or(0)
+        );
     }
     for f in &pin.output_files {
         match &f.blake3 {
@@ -386,7 +497,11 @@ fn print_entry(globals: &Globals, entry: &Entry) {
     }
     println!("  env:       {} ({})", pin.env_hash, pin.env.join(" "));
     if let Some(exit) = pin.exit {
-        println!("  exit:      {} in {}", exit.shell_code(), duration_text(pin.duration_us));
+        println!(
+            "  exit:      {} in {}",
+            exit.shell_code(),
+            duration_text(pin.duration_us)
+        );
     }
 }
 
@@ -409,19 +524,45 @@ mod tests {
     #[test]
     fn run_takes_every_flag() {
         let cmd = parse(&[
-            "run", "--session", "s1", "--role", "claim", "--input", "a", "--input", "/b", "--output", "o.json",
-            "--pin", "seed=42", "--pin", "model=m=1", "--pin-file", "p.yaml", "--isolation", "shared", "--keep",
-            "--", "python3", "-c", "print(1)",
+            "run",
+            "--session",
+            "s1",
+            "--role",
+            "claim",
+            "--input",
+            "a",
+            "--input",
+            "/b",
+            "--output",
+            "o.json",
+            "--pin",
+            "seed=42",
+            "--pin",
+            "model=m=1",
+            "--pin-file",
+            "p.yaml",
+            "--isolation",
+            "shared",
+            "--keep",
+            "--",
+            "python3",
+            "-c",
+            "print(1)",
         ])
         .expect("parses");
-        let TurnCommand::Run(args) = cmd else { panic!("run") };
+        let TurnCommand::Run(args) = cmd else {
+            panic!("run")
+        };
         assert_eq!(args.session, "s1");
         assert_eq!(args.role, "claim");
         assert_eq!(args.inputs, vec![PathBuf::from("a"), PathBuf::from("/b")]);
         assert_eq!(args.outputs, vec![PathBuf::from("o.json")]);
         assert_eq!(
             args.pins,
-            vec![("seed".to_owned(), Value::from("42")), ("model".to_owned(), Value::from("m=1"))]
+            vec![
+                ("seed".to_owned(), Value::from("42")),
+                ("model".to_owned(), Value::from("m=1"))
+            ]
         );
         assert_eq!(args.pin_file, Some(PathBuf::from("p.yaml")));
         assert_eq!(args.isolation, IsolationArg::Shared);
@@ -431,15 +572,42 @@ mod tests {
 
     #[test]
     fn run_defaults_and_requires_a_command() {
-        let TurnCommand::Run(args) = parse(&["run", "--session", "s", "--role", "r", "--", "true"]).expect("parses")
+        let TurnCommand::Run(args) =
+            parse(&["run", "--session", "s", "--role", "r", "--", "true"]).expect("parses")
         else {
             panic!("run")
         };
         assert_eq!(args.isolation, IsolationArg::Isolated);
         assert!(!args.keep && args.inputs.is_empty() && args.pins.is_empty());
         assert!(parse(&["run", "--session", "s", "--role", "r"]).is_err());
-        assert!(parse(&["run", "--session", "s", "--role", "r", "--pin", "novalue", "--", "true"]).is_err());
-        assert!(parse(&["run", "--session", "s", "--role", "r", "--isolation", "none", "--", "true"]).is_err());
+        assert!(
+            parse(&[
+                "run",
+                "--session",
+                "s",
+                "--role",
+                "r",
+                "--pin",
+                "novalue",
+                "--",
+                "true"
+            ])
+            .is_err()
+        );
+        assert!(
+            parse(&[
+                "run",
+                "--session",
+                "s",
+                "--role",
+                "r",
+                "--isolation",
+                "none",
+                "--",
+                "true"
+            ])
+            .is_err()
+        );
         // Flags after `--` belong to the command.
         let TurnCommand::Run(args) =
             parse(&["run", "--session", "s", "--role", "r", "--", "ls", "--keep"]).expect("parses")
@@ -452,14 +620,23 @@ mod tests {
 
     #[test]
     fn replay_list_show() {
-        let TurnCommand::Replay { turn, compare, keep } = parse(&["replay", "t-1", "--compare"]).expect("parses")
+        let TurnCommand::Replay {
+            turn,
+            compare,
+            keep,
+        } = parse(&["replay", "t-1", "--compare"]).expect("parses")
         else {
             panic!("replay")
         };
         assert_eq!((turn.as_str(), compare, keep), ("t-1", true, false));
-        let TurnCommand::List { session } = parse(&["list", "--session", "s1"]).expect("parses") else { panic!("list") };
+        let TurnCommand::List { session } = parse(&["list", "--session", "s1"]).expect("parses")
+        else {
+            panic!("list")
+        };
         assert_eq!(session.as_deref(), Some("s1"));
-        let TurnCommand::Show { turn } = parse(&["show", "t-2"]).expect("parses") else { panic!("show") };
+        let TurnCommand::Show { turn } = parse(&["show", "t-2"]).expect("parses") else {
+            panic!("show")
+        };
         assert_eq!(turn, "t-2");
         assert!(parse(&["replay"]).is_err());
     }
