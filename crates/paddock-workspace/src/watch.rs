@@ -119,7 +119,13 @@ impl Workspace {
 
     /// Watches until `stop` is set, calling `report` for each finding after it is recorded (and
     /// its session blocked).
-    pub fn watch(&self, options: &Options, stop: &AtomicBool, mut report: impl FnMut(&Finding)) -> Result<(), Error> {
+    pub fn watch(
+        &self,
+        options: &Options,
+        stop: &AtomicBool,
+        ready: impl FnOnce(usize),
+        mut report: impl FnMut(&Finding),
+    ) -> Result<(), Error> {
         let (tx, rx) = mpsc::channel();
         let mut watcher = notify::recommended_watcher(move |event| {
             let _ = tx.send(event);
@@ -130,6 +136,7 @@ impl Workspace {
         for root in &roots {
             add_tree(&mut watcher, &root.path, &mut watched)?;
         }
+        ready(watched.len());
         let mut last_refresh = Instant::now();
         while !stop.load(Ordering::Relaxed) {
             let first = match rx.recv_timeout(Duration::from_millis(200)) {
@@ -160,6 +167,14 @@ impl Workspace {
                     }
                     Err(_) => continue,
                 };
+                // Reads (opening, listing) change nothing, and reacting to them would feed on the
+                // watcher's own rescans. A write that completes (close-after-write) does count.
+                use notify::event::{AccessKind, AccessMode, EventKind};
+                match event.kind {
+                    EventKind::Access(AccessKind::Close(AccessMode::Write)) => {}
+                    EventKind::Access(_) | EventKind::Any | EventKind::Other => continue,
+                    _ => {}
+                }
                 for path in event.paths {
                     if path.components().any(|c| c.as_os_str() == ".git") && !path.ends_with(".git") {
                         continue;

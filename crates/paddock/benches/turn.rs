@@ -31,7 +31,9 @@ fn hermetic(cmd: &mut Command) -> &mut Command {
 }
 
 fn run(dir: &Path, program: &str, args: &[&str]) {
-    let output = hermetic(Command::new(program).args(args).current_dir(dir)).output().expect("spawn");
+    let output = hermetic(Command::new(program).args(args).current_dir(dir))
+        .output()
+        .expect("spawn");
     assert!(
         output.status.success(),
         "{program} {args:?} failed:\n{}",
@@ -61,7 +63,11 @@ struct Stats {
 fn stats(mut samples: Vec<Duration>) -> Stats {
     samples.sort();
     let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
-    Stats { median: at(0.5), p10: at(0.1), p90: at(0.9) }
+    Stats {
+        median: at(0.5),
+        p10: at(0.1),
+        p90: at(0.9),
+    }
 }
 
 fn ms(d: Duration) -> String {
@@ -78,7 +84,10 @@ fn main() {
     }
     let runs = runs.max(30);
     let paddock = env!("CARGO_BIN_EXE_paddock");
-    let tmp = tempfile::Builder::new().prefix("paddock-bench-turn-").tempdir().expect("temp dir");
+    let tmp = tempfile::Builder::new()
+        .prefix("paddock-bench-turn-")
+        .tempdir()
+        .expect("temp dir");
     let repo = tmp.path().join("repo");
     std::fs::create_dir_all(repo.join("src")).expect("mkdir");
     std::fs::write(repo.join("src/lib.rs"), "pub fn f() {}\n").expect("write");
@@ -86,9 +95,22 @@ fn main() {
     run(&repo, "git", &["add", "-A"]);
     run(&repo, "git", &["commit", "-q", "-m", "initial"]);
     run(&repo, paddock, &["init"]);
-    run(&repo, paddock, &["session", "start", "--id", "bench", "--scope", "src/**"]);
+    run(
+        &repo,
+        paddock,
+        &["session", "start", "--id", "bench", "--scope", "src/**"],
+    );
 
-    let turn: &[&str] = &["turn", "run", "--session", "bench", "--role", "bench", "--", "true"];
+    let turn: &[&str] = &[
+        "turn",
+        "run",
+        "--session",
+        "bench",
+        "--role",
+        "bench",
+        "--",
+        "true",
+    ];
     // Warm the page cache and the blob store (the empty stdout/stderr blobs).
     for _ in 0..5 {
         time(&repo, "true", &[]);
@@ -111,13 +133,22 @@ fn main() {
         ("paddock turn run -- true", &turns),
         ("paddock --version (start floor)", &floor),
     ] {
-        println!("{name:<34} {:>10} {:>10} {:>10}", ms(s.median), ms(s.p10), ms(s.p90));
+        println!(
+            "{name:<34} {:>10} {:>10} {:>10}",
+            ms(s.median),
+            ms(s.p10),
+            ms(s.p90)
+        );
     }
     println!(
         "overhead (median turn - median true): {}  target <= {}: {}",
         ms(overhead),
         ms(TARGET_OVERHEAD),
-        if overhead <= TARGET_OVERHEAD { "met" } else { "NOT met" }
+        if overhead <= TARGET_OVERHEAD {
+            "met"
+        } else {
+            "NOT met"
+        }
     );
     let records = std::fs::read_to_string(repo.join(".git/paddock/ledger.yaml"))
         .map(|t| t.matches("kind: turn.pin").count())

@@ -17,12 +17,14 @@ pub fn run(globals: &Globals, session: Option<String>, daemon: bool) -> anyhow::
         nix::unistd::daemon(true, false)?;
     }
     let options = Options { session, ..Options::default() };
-    if !globals.json && !daemon {
-        eprintln!("paddock: watching (Ctrl-C stops)");
-    }
     let stop = AtomicBool::new(false);
     let json = globals.json;
-    workspace.watch(&options, &stop, |finding| {
+    let ready = |dirs: usize| {
+        if !daemon {
+            eprintln!("paddock: watching {dirs} directories (Ctrl-C stops)");
+        }
+    };
+    workspace.watch(&options, &stop, ready, |finding| {
         if json {
             if let Ok(line) = serde_json::to_string(finding) {
                 println!("{line}");

@@ -1,0 +1,91 @@
+//! The watcher on a 100,000-file tree: how long from an out-of-scope write to its record
+//! (median over repeated writes), and the watcher's peak resident memory.
+//!
+//! `cargo bench -p paddock --bench watch` (PADDOCK_BENCH_FILES, PADDOCK_BENCH_WRITES).
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn hermetic(cmd: &mut Command) -> &mut Command {
+    cmd.env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", "bench")
+        .env("GIT_AUTHOR_EMAIL", "bench@example.invalid")
+        .env("GIT_COMMITTER_NAME", "bench")
+        .env("GIT_COMMITTER_EMAIL", "bench@example.invalid")
+}
+
+fn main() {
+    let files: usize = std::env::var("PADDOCK_BENCH_FILES").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let writes: usize = std::env::var("PADDOCK_BENCH_WRITES").ok().and_then(|v| v.parse().ok()).unwrap_or(21);
+    let paddock = env!("CARGO_BIN_EXE_paddock");
+    let tmp = tempfile::tempdir().expect("tmp");
+    let repo = tmp.path().join("repo");
+    eprintln!("generating a {files}-file repository...");
+    for i in 0..files {
+        let dir = repo.join(format!("pkg{:03}/mod{:02}", i % 1000, (i / 1000) % 10));
+        if i < 10_000 {
+            std::fs::create_dir_all(&dir).expect("mkdir");
+        }
+        std::fs::write(dir.join(format!("f{i}.txt")), "x\n").expect("write");
+    }
+    let git = |args: &[&str]| assert!(hermetic(Command::new("git").arg("-C").arg(&repo).args(args)).status().expect("git").success());
+    git(&["init", "-q", "-b", "main"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "i"]);
+    let out = hermetic(Command::new(paddock).current_dir(&repo).args(["session", "start", "--json", "--id", "w", "--scope", "pkg000/**"]))
+        .output()
+        .expect("start");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let worktree = PathBuf::from(json["worktree"].as_str().expect("worktree"));
+
+    let started = Instant::now();
+    let mut child = hermetic(Command::new(paddock).current_dir(&repo).args(["watch", "--session", "w", "--json"]))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("watch");
+    let pid = child.id();
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    stderr.read_line(&mut line).expect("ready line");
+    eprintln!("{} after {:.2} s", line.trim(), started.elapsed().as_secs_f64());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send((Instant::now(), line));
+        }
+    });
+    let mut latencies = Vec::new();
+    for i in 0..writes {
+        let path = worktree.join(format!("pkg{:03}/mod00/leak{i}.txt", 1 + i % 900));
+        let wrote = Instant::now();
+        std::fs::write(&path, "out of scope\n").expect("write");
+        let want = format!("leak{i}.txt");
+        loop {
+            let (at, line) = rx.recv_timeout(Duration::from_secs(10)).expect("a finding within 10 s");
+            if line.contains(&want) {
+                latencies.push(at - wrote);
+                break;
+            }
+        }
+    }
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let hwm = status.lines().find(|l| l.starts_with("VmHWM")).unwrap_or("VmHWM: ?").to_owned();
+    let _ = child.kill();
+    let _ = child.wait();
+    latencies.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "watcher on {files} files: out-of-scope write -> record median {:.1} ms (min {:.1}, max {:.1}, {} writes; budget 500 ms); peak RSS {}",
+        ms(latencies[latencies.len() / 2]),
+        ms(latencies[0]),
+        ms(latencies[latencies.len() - 1]),
+        latencies.len(),
+        hwm.trim_start_matches("VmHWM:").trim()
+    );
+}
