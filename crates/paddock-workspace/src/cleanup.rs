@@ -163,7 +163,7 @@ impl Workspace {
             }
         }
         if has_worktree {
-            git.output(["worktree".as_ref(), "remove".as_ref(), "--force".as_ref(), session.worktree.as_os_str()])?;
+            self.remove_worktree(&git, &session.worktree)?;
             archived.worktree_removed = true;
         } else {
             forget_worktree(self.repo().common_dir(), &session.worktree);
@@ -175,6 +175,26 @@ impl Workspace {
             archived.branch_deleted = true;
         }
         Ok(archived)
+    }
+
+    /// Removes a worktree whose work is archived: it leaves its place at once (renamed into the
+    /// worktree root's `.trash/`, git's admin entry dropped, as `git worktree remove` would) and
+    /// its files are deleted by a background process, so a big tree does not hold up the
+    /// command. `gc` deletes whatever a crash left in `.trash/`.
+    fn remove_worktree(&self, git: &Git, worktree: &Path) -> Result<(), Error> {
+        let trash = self.repo().worktree_root(self.policy()).join(".trash");
+        let name = worktree.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let stamp = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_nanos();
+        let target = trash.join(format!("{name}-{stamp}"));
+        let moved = std::fs::create_dir_all(&trash).is_ok() && std::fs::rename(worktree, &target).is_ok();
+        if !moved {
+            // Another filesystem, say: let git remove it in place.
+            git.output(["worktree".as_ref(), "remove".as_ref(), "--force".as_ref(), worktree.as_os_str()])?;
+            return Ok(());
+        }
+        forget_worktree(self.repo().common_dir(), worktree);
+        empty_trash(&trash);
+        Ok(())
     }
 
     fn free_archive_ref(&self, git: &Git, id: &str) -> Result<String, Error> {
@@ -226,8 +246,15 @@ impl Workspace {
 
         // Directories under the worktree root that no live session owns.
         let root = self.repo().worktree_root(self.policy());
+        let trash = root.join(".trash");
+        if trash.is_dir() {
+            empty_trash(&trash);
+        }
         if let Ok(entries) = std::fs::read_dir(&root) {
             for entry in entries.flatten() {
+                if entry.file_name() == ".trash" {
+                    continue;
+                }
                 let path = crate::repo::canonical(&entry.path());
                 if live.iter().any(|s| s.worktree == path) {
                     continue;
@@ -356,6 +383,19 @@ fn snapshot_uncommitted(git: &Git, head: Option<&str>, id: &str) -> Result<Optio
         None => run(&["commit-tree", &tree, "-m", &message])?,
     };
     Ok(Some(commit))
+}
+
+/// Deletes the worktrees waiting in `trash` in a background process that outlives this one
+/// (their work is archived already). Best effort: `gc` tries again.
+fn empty_trash(trash: &Path) {
+    let _ = std::process::Command::new("rm")
+        .arg("-rf")
+        .arg("--")
+        .args(std::fs::read_dir(trash).into_iter().flatten().flatten().map(|e| e.path()))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
 }
 
 /// Drops git's administrative entry for one worktree whose directory is gone (what

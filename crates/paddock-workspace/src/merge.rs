@@ -475,9 +475,15 @@ impl Workspace {
         let Some(worktree) = self.checkout_of(target)? else { return Ok(()) };
         let wt = Git::new(&worktree);
         let changed = wt.run(["diff", "--name-only", old, new])?;
-        let dirty = wt.run(["status", "--porcelain", "--untracked-files=all"])?;
-        let dirty: Vec<&str> = dirty.lines().map(|l| l.get(3..).unwrap_or(l)).collect();
-        let clash: Vec<&str> = changed.lines().filter(|p| dirty.contains(p)).collect();
+        if changed.is_empty() {
+            return Ok(());
+        }
+        // Only the paths the merge brings in can clash: ask git about those alone.
+        let mut args = vec!["status".to_owned(), "--porcelain".to_owned(), "--untracked-files=all".to_owned(), "--".to_owned()];
+        args.extend(changed.lines().map(str::to_owned));
+        let dirty = wt.command(&args).env("GIT_LITERAL_PATHSPECS", "1").output().map_err(git::Error::Spawn)?;
+        let dirty = String::from_utf8_lossy(&dirty.stdout);
+        let clash: Vec<&str> = dirty.lines().map(|l| l.get(3..).unwrap_or(l)).collect();
         if clash.is_empty() {
             Ok(())
         } else {

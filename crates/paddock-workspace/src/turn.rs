@@ -48,12 +48,15 @@
 //!
 //! # Where the scratch lives, and why
 //!
-//! Under the common git dir, `paddock-turns/<turn-id>/scratch` (mode 0700), next to the turn's
-//! pins file `paddock-turns/<turn-id>/pins.json`. Not under `/tmp`: every session may write
-//! there, so a turn's scratch would be open to the other turns and sessions of the same user.
-//! Inside `paddock-turns/` the sandbox hides every other turn's directory, and also whatever is
-//! created there after the turn started, so neither an earlier nor a concurrent turn can be
-//! read. The blob store (which holds earlier turns' stdout) is hidden as well.
+//! Under the common git dir: the turn's own directory `paddock-turns/<turn-id>/` (mode 0700) is
+//! its scratch (a replay's fresh worktree sits beside it, `paddock-turns/<turn-id>.worktree/`).
+//! Not under `/tmp`: every session may write there, so a turn's scratch would be open to the
+//! other turns and sessions of the same user. Inside `paddock-turns/` the sandbox hides every
+//! other turn's directory, and also whatever is created there after the turn started, so
+//! neither an earlier nor a concurrent turn can be read. The blob store (which holds earlier
+//! turns' stdout) is hidden as well. The pins file is content-addressed and read-only,
+//! `paddock-turns/pins/<blake3>.json`, shared by the turns with the same pins (what it holds is
+//! in the ledger anyway), so a turn creates one directory and nothing else.
 //!
 //! # Degradation
 //!
@@ -81,11 +84,12 @@ use std::process::{Child, Command, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Instant, SystemTime};
 
-use paddock_sandbox::{CommandExt as _, Mode as SandboxMode, Prepared, Spec};
 use paddock_policy::SandboxLevel;
+use paddock_sandbox::{CommandExt as _, Mode as SandboxMode, Prepared, Spec};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::Workspace;
 use crate::approvals::Grant;
 use crate::confine::CONFINED_ENV;
 use crate::git::Git;
@@ -93,12 +97,8 @@ use crate::guard::{SESSION_ENV, Violation};
 use crate::record::Event;
 use crate::repo;
 use crate::session::{self, Mode, Session, State};
-use crate::Workspace;
 
 use blobs::{BlobRef, Blobs};
-
-#[allow(missing_docs)]
-pub fn tr(what: &str) { if std::env::var_os("PT").is_some() { static T: std::sync::OnceLock<Instant> = std::sync::OnceLock::new(); let t = T.get_or_init(Instant::now); eprintln!("{:>8.3} {what}", t.elapsed().as_secs_f64()*1e3); } }
 
 /// The turn's id (for a replay: the id of the turn it replays).
 pub const TURN_ID_ENV: &str = "PADDOCK_TURN_ID";
@@ -121,10 +121,17 @@ pub const REFUSED_KIND: &str = "turn.refused";
 /// The directory under the common git dir holding the turns' own directories.
 pub const TURNS_DIR: &str = "paddock-turns";
 
+/// The directory in [`TURNS_DIR`] holding the pins files.
+const PINS_DIR: &str = "pins";
+
 /// Variables that carry per-run plumbing, not what the program was given: left out of the
 /// environment hash (the scratch and pins paths are replaced by placeholders instead).
-const ENV_HASH_SKIP: &[&str] =
-    &["PADDOCK_SUPERVISOR_FD", REPLAY_ENV, "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES"];
+const ENV_HASH_SKIP: &[&str] = &[
+    "PADDOCK_SUPERVISOR_FD",
+    REPLAY_ENV,
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+];
 
 /// The name stdout has in comparisons.
 pub const STDOUT: &str = "<stdout>";
@@ -401,7 +408,11 @@ pub struct RecordedViolation {
 
 impl From<&Violation> for RecordedViolation {
     fn from(v: &Violation) -> RecordedViolation {
-        RecordedViolation { rule: v.rule.to_owned(), subject: v.subject.clone(), detail: v.detail.clone() }
+        RecordedViolation {
+            rule: v.rule.to_owned(),
+            subject: v.subject.clone(),
+            detail: v.detail.clone(),
+        }
     }
 }
 
@@ -490,7 +501,9 @@ pub mod run {
         #[error(transparent)]
         Block(#[from] crate::guard::Error),
         /// The refusal could not be recorded.
-        #[error("the turn was refused ({message}), and the refusal could not be recorded: {source}")]
+        #[error(
+            "the turn was refused ({message}), and the refusal could not be recorded: {source}"
+        )]
         RecordRefusal {
             /// Why it was refused.
             message: String,
@@ -500,7 +513,9 @@ pub mod run {
         },
         /// The command ran but its pin could not be recorded: the turn does not count (fail
         /// closed).
-        #[error("turn {turn} ran (exit {code}) but its pin could not be recorded, so it does not count: {source}")]
+        #[error(
+            "turn {turn} ran (exit {code}) but its pin could not be recorded, so it does not count: {source}"
+        )]
         Record {
             /// The turn.
             turn: String,
@@ -544,7 +559,9 @@ pub mod replay {
             source: super::blobs::Error,
         },
         /// A recorded output's blob is missing or damaged: nothing to compare with.
-        #[error("cannot read the recorded output {name} of turn {turn}: {source}; the replay is refused")]
+        #[error(
+            "cannot read the recorded output {name} of turn {turn}: {source}; the replay is refused"
+        )]
         Output {
             /// The turn.
             turn: String,
@@ -635,17 +652,22 @@ pub fn parse_pin(text: &str) -> Result<(String, Value), String> {
 
 fn validate_pin_key(key: &str) -> Result<(), String> {
     if key.is_empty() || key.len() > 128 || key.chars().any(|c| c.is_control()) {
-        return Err(format!("pin key {key:?} must be 1 to 128 printable characters"));
+        return Err(format!(
+            "pin key {key:?} must be 1 to 128 printable characters"
+        ));
     }
     Ok(())
 }
 
 /// Reads a pin file: a JSON or YAML mapping of keys to any values.
 pub fn load_pin_file(path: &Path) -> Result<BTreeMap<String, Value>, String> {
-    let text = fs::read_to_string(path).map_err(|e| format!("cannot read the pin file {}: {e}", path.display()))?;
-    let is_json = path.extension().is_some_and(|e| e == "json") || text.trim_start().starts_with('{');
+    let text = fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the pin file {}: {e}", path.display()))?;
+    let is_json =
+        path.extension().is_some_and(|e| e == "json") || text.trim_start().starts_with('{');
     let map: BTreeMap<String, Value> = if is_json {
-        serde_json::from_str(&text).map_err(|e| format!("the pin file {} is not a JSON mapping: {e}", path.display()))?
+        serde_json::from_str(&text)
+            .map_err(|e| format!("the pin file {} is not a JSON mapping: {e}", path.display()))?
     } else {
         serde_saphyr::from_str(&text)
             .map_err(|e| format!("the pin file {} is not a YAML mapping: {e}", path.display()))?
@@ -664,7 +686,9 @@ pub fn merge_pins(
 ) -> Result<BTreeMap<String, Value>, String> {
     for (key, value) in given {
         if from_file.contains_key(&key) {
-            return Err(format!("pin {key:?} is given twice (--pin and --pin-file, or two --pin)"));
+            return Err(format!(
+                "pin {key:?} is given twice (--pin and --pin-file, or two --pin)"
+            ));
         }
         from_file.insert(key, value);
     }
@@ -673,7 +697,8 @@ pub fn merge_pins(
 
 /// The bytes of the `PADDOCK_TURN_PINS` file: the pins as pretty JSON with sorted keys.
 pub fn pins_file_bytes(pins: &BTreeMap<String, Value>) -> Vec<u8> {
-    let mut bytes = serde_json::to_vec_pretty(pins).expect("a map of JSON values always serializes");
+    let mut bytes =
+        serde_json::to_vec_pretty(pins).expect("a map of JSON values always serializes");
     bytes.push(b'\n');
     bytes
 }
@@ -689,15 +714,24 @@ pub struct Echo {
 impl Echo {
     /// Passed through to this process's stdout and stderr.
     pub fn terminal() -> Echo {
-        Echo { stdout: Box::new(io::stdout()), stderr: Box::new(io::stderr()) }
+        Echo {
+            stdout: Box::new(io::stdout()),
+            stderr: Box::new(io::stderr()),
+        }
     }
     /// Both to this process's stderr (when stdout carries JSON).
     pub fn stderr() -> Echo {
-        Echo { stdout: Box::new(io::stderr()), stderr: Box::new(io::stderr()) }
+        Echo {
+            stdout: Box::new(io::stderr()),
+            stderr: Box::new(io::stderr()),
+        }
     }
     /// Captured only.
     pub fn none() -> Echo {
-        Echo { stdout: Box::new(io::sink()), stderr: Box::new(io::sink()) }
+        Echo {
+            stdout: Box::new(io::sink()),
+            stderr: Box::new(io::sink()),
+        }
     }
 }
 
@@ -742,7 +776,8 @@ impl Drop for Cleanup {
             ]);
         }
         remove_tree(&self.dir);
-        if let Some((git, _)) = &self.worktree {
+        if let Some((git, worktree)) = &self.worktree {
+            remove_tree(worktree);
             let _ = git.run(["worktree", "prune"]);
         }
     }
@@ -801,7 +836,9 @@ pub struct Running<'w> {
 
 impl std::fmt::Debug for Running<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Running").field("turn", &self.turn.pin.turn).finish()
+        f.debug_struct("Running")
+            .field("turn", &self.turn.pin.turn)
+            .finish()
     }
 }
 
@@ -829,18 +866,26 @@ impl Workspace {
     /// Prepares a turn: checks the session, makes the scratch dir and pins file, stores the
     /// inputs and prepares the sandbox. A refusal by the policy is recorded (`turn.refused`).
     pub fn prepare_turn(&self, options: Options) -> Result<Turn<'_>, run::Error> {
-        tr("prepare start");
         refuse_confined()?;
-        // Probing forks a child (~0.5 ms): let it run while the scratch and inputs are made.
-        let probe = std::thread::spawn(paddock_sandbox::probe);
         session::validate_name("role", &options.role).map_err(run::Error::Invalid)?;
         if options.argv.is_empty() || options.argv[0].is_empty() {
-            return Err(run::Error::Invalid("a turn needs a command: paddock turn run ... -- CMD [ARGS]".to_owned()));
+            return Err(run::Error::Invalid(
+                "a turn needs a command: paddock turn run ... -- CMD [ARGS]".to_owned(),
+            ));
         }
         let session = self.session(&options.session)?;
-        if !matches!(session.state, State::Active | State::Blocked) || session.is_expired(SystemTime::now()) {
-            let state = if session.state.is_live() { "expired" } else { session.state.as_str() };
-            return Err(run::Error::NotLive { id: session.id.clone(), state: state.to_owned() });
+        if !matches!(session.state, State::Active | State::Blocked)
+            || session.is_expired(SystemTime::now())
+        {
+            let state = if session.state.is_live() {
+                "expired"
+            } else {
+                session.state.as_str()
+            };
+            return Err(run::Error::NotLive {
+                id: session.id.clone(),
+                state: state.to_owned(),
+            });
         }
         let worktree = session.worktree.clone();
         let others = self.other_worktrees(Some(&session.id))?;
@@ -859,27 +904,33 @@ impl Workspace {
             }
         }
 
-        tr("session+inputs resolved");
         let (id, dir) = self.new_turn_dir()?;
-        let cleanup = Cleanup { dir: dir.clone(), worktree: None, keep: options.keep };
-        let scratch = dir.join("scratch");
-        mkdir_private(&scratch)?;
-        let pins_path = dir.join("pins.json");
+        let cleanup = Cleanup {
+            dir: dir.clone(),
+            worktree: None,
+            keep: options.keep,
+        };
+        let scratch = dir.clone();
         let pins_bytes = pins_file_bytes(&options.pins);
-        fs::write(&pins_path, &pins_bytes).map_err(io_err("cannot write", &pins_path))?;
+        let pins_path = self.pins_file(&pins_bytes)?;
 
         let blobs = self.blobs();
         let mut input_files = Vec::new();
         for (name, path) in &inputs {
             let blob = blobs.store_file(path)?;
-            input_files.push(FileRef { path: name.clone(), blake3: Some(blob.blake3), size: Some(blob.size) });
+            input_files.push(FileRef {
+                path: name.clone(),
+                blake3: Some(blob.blake3),
+                size: Some(blob.size),
+            });
         }
-        let external: Vec<PathBuf> =
-            inputs.iter().filter(|(name, _)| Path::new(name).is_absolute()).map(|(_, p)| p.clone()).collect();
+        let external: Vec<PathBuf> = inputs
+            .iter()
+            .filter(|(name, _)| Path::new(name).is_absolute())
+            .map(|(_, p)| p.clone())
+            .collect();
 
-        tr("dirs+blobs");
-        let (repo_state, gix_repo) = repo_state(&session);
-        tr("repo_state");
+        let (state, gix_repo) = repo_state(&session);
         let mut pin = Pin {
             turn: id.clone(),
             role: options.role.clone(),
@@ -890,13 +941,16 @@ impl Workspace {
             started: humantime::format_rfc3339_micros(SystemTime::now()).to_string(),
             pins: options.pins.clone(),
             pins_file: blobs::format_hash(&blake3::hash(&pins_bytes)),
-            inputs: input_files.iter().filter_map(|f| Some((f.path.clone(), f.blake3.clone()?))).collect(),
+            inputs: input_files
+                .iter()
+                .filter_map(|f| Some((f.path.clone(), f.blake3.clone()?)))
+                .collect(),
             outputs: BTreeMap::new(),
             input_files,
             output_files: Vec::new(),
             stdout: None,
             stderr: None,
-            repo: repo_state.clone(),
+            repo: state,
             scope: session.scope.clone(),
             isolation_requested: options.isolation,
             isolation_effective: Effective::Refused,
@@ -917,22 +971,39 @@ impl Workspace {
         let never_refs: Vec<&Path> = never.iter().map(PathBuf::as_path).collect();
         let path_var = std::env::var("PATH").ok();
         let toolchain = access::toolchain(path_var.as_deref(), &never_refs);
-        tr("toolchain");
         let mut spec = self.sandbox_spec(&session)?;
-        tr("sandbox_spec");
         if options.isolation == Isolation::Isolated {
-            self.narrow_spec(&mut spec, &session, &worktree, &external, &toolchain, &dir, &never_refs)?;
+            self.narrow_spec(
+                &mut spec,
+                &session,
+                &worktree,
+                &external,
+                &toolchain,
+                std::slice::from_ref(&dir),
+                &never_refs,
+            )?;
         }
         spec.writable.push(scratch.clone());
         let base_env = match options.isolation {
             Isolation::Isolated => isolated_env(self.policy().turn_env(), &toolchain, &scratch),
             Isolation::Shared => caller_env(),
         };
-        tr("narrowed");
-        let capabilities = join_probe(probe);
-        let prepared = self.prepare_sandbox(&spec, &capabilities, &session.id, options.isolation, &mut pin)?;
-        tr("prepared sandbox");
+        let capabilities = self.capabilities();
+        let prepared = self.prepare_sandbox(
+            &spec,
+            &capabilities,
+            &session.id,
+            options.isolation,
+            &mut pin,
+        )?;
         let mut env = base_env;
+        if options.isolation == Isolation::Shared
+            && let Some(private) = private_tmp(&spec, &session.id)
+        {
+            // As for the session's other commands: its private temp dir, when /tmp holds
+            // another session's worktree.
+            env.insert("TMPDIR".to_owned(), private.display().to_string());
+        }
         env.insert(TURN_ID_ENV.to_owned(), id.clone());
         env.insert(SCRATCH_ENV.to_owned(), scratch.display().to_string());
         env.insert(PINS_ENV.to_owned(), pins_path.display().to_string());
@@ -940,46 +1011,90 @@ impl Workspace {
         env.insert(SESSION_ENV.to_owned(), session.id.clone());
         env.insert(CONFINED_ENV.to_owned(), prepared.mode().as_str().to_owned());
         if session.mode == Mode::Worktree {
-            env.insert("GIT_OBJECT_DIRECTORY".to_owned(), self.session_objects(&session.id).display().to_string());
+            env.insert(
+                "GIT_OBJECT_DIRECTORY".to_owned(),
+                self.session_objects(&session.id).display().to_string(),
+            );
             env.insert(
                 "GIT_ALTERNATE_OBJECT_DIRECTORIES".to_owned(),
-                self.repo().common_dir().join("objects").display().to_string(),
+                self.repo()
+                    .common_dir()
+                    .join("objects")
+                    .display()
+                    .to_string(),
             );
         }
         pin.env_hash = env_hash(&env, &scratch, &pins_path);
         pin.env = env.keys().cloned().collect();
         if options.isolation == Isolation::Isolated {
-            pin.isolation.readable = spec.readable.iter().map(|p| p.display().to_string()).collect();
+            pin.isolation.readable = spec
+                .readable
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect();
         }
-        pin.isolation.writable = spec.writable.iter().map(|p| p.display().to_string()).collect();
+        pin.isolation.writable = spec
+            .writable
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
 
         let command = build_command(&options.argv, &worktree, &env, &prepared);
         let watch = WriteWatch::new(&session, &spec, prepared.mode());
-        Ok(Turn { workspace: self, session, pin, command, outputs, blobs, original: None, cleanup, gix_repo, watch })
+        Ok(Turn {
+            workspace: self,
+            session,
+            pin,
+            command,
+            outputs,
+            blobs,
+            original: None,
+            cleanup,
+            gix_repo,
+            watch,
+        })
     }
 
     /// Prepares a replay of a recorded turn: checks every pinned blob, makes a fresh worktree
     /// at the pinned commit, restores the inputs into it, and prepares the same command with
     /// the same pins in a fresh scratch dir.
-    pub fn prepare_replay(&self, turn_id: &str, options: &ReplayOptions) -> Result<Turn<'_>, replay::Error> {
+    pub fn prepare_replay(
+        &self,
+        turn_id: &str,
+        options: &ReplayOptions,
+    ) -> Result<Turn<'_>, replay::Error> {
         refuse_confined()?;
-        let probe = std::thread::spawn(paddock_sandbox::probe);
         let entry = self
             .find_turn(turn_id)
             .map_err(run::Error::from)?
-            .ok_or_else(|| replay::Error::Unknown { turn: turn_id.to_owned() })?;
+            .ok_or_else(|| replay::Error::Unknown {
+                turn: turn_id.to_owned(),
+            })?;
         let original = entry.pin;
-        let not = |reason: &str| replay::Error::NotReplayable { turn: turn_id.to_owned(), reason: reason.to_owned() };
+        let not = |reason: &str| replay::Error::NotReplayable {
+            turn: turn_id.to_owned(),
+            reason: reason.to_owned(),
+        };
         if entry.kind != "run" {
-            return Err(not(&format!("it is a {} record, not a turn that ran", entry.kind)));
+            return Err(not(&format!(
+                "it is a {} record, not a turn that ran",
+                entry.kind
+            )));
         }
-        let head = original.repo.head.clone().ok_or_else(|| not("its pin names no HEAD commit"))?;
+        let head = original
+            .repo
+            .head
+            .clone()
+            .ok_or_else(|| not("its pin names no HEAD commit"))?;
         let session = self.session(&original.session).map_err(run::Error::from)?;
 
         // Everything the replay needs must be intact before anything is touched.
         let blobs = self.blobs();
         for file in &original.input_files {
-            let hash = file.blake3.as_deref().ok_or_else(|| not("an input has no hash"))?;
+            let hash = file
+                .blake3
+                .as_deref()
+                .ok_or_else(|| not("an input has no hash"))?;
             blobs.verify(hash).map_err(|source| replay::Error::Input {
                 turn: turn_id.to_owned(),
                 path: file.path.clone(),
@@ -990,17 +1105,39 @@ impl Workspace {
             .output_files
             .iter()
             .filter_map(|f| Some((f.path.clone(), f.blake3.clone()?)))
-            .chain(original.stdout.iter().map(|b| (STDOUT.to_owned(), b.blake3.clone())))
-            .chain(original.stderr.iter().map(|b| (STDERR.to_owned(), b.blake3.clone())));
+            .chain(
+                original
+                    .stdout
+                    .iter()
+                    .map(|b| (STDOUT.to_owned(), b.blake3.clone())),
+            )
+            .chain(
+                original
+                    .stderr
+                    .iter()
+                    .map(|b| (STDERR.to_owned(), b.blake3.clone())),
+            );
         for (name, hash) in recorded_outputs {
-            blobs.verify(&hash).map_err(|source| replay::Error::Output { turn: turn_id.to_owned(), name, source })?;
+            blobs
+                .verify(&hash)
+                .map_err(|source| replay::Error::Output {
+                    turn: turn_id.to_owned(),
+                    name,
+                    source,
+                })?;
         }
         let pins_bytes = pins_file_bytes(&original.pins);
         if blobs::format_hash(&blake3::hash(&pins_bytes)) != original.pins_file {
-            return Err(not("its pins no longer serialize to the pinned PADDOCK_TURN_PINS file"));
+            return Err(not(
+                "its pins no longer serialize to the pinned PADDOCK_TURN_PINS file",
+            ));
         }
         let mut external = Vec::new();
-        for file in original.input_files.iter().filter(|f| Path::new(&f.path).is_absolute()) {
+        for file in original
+            .input_files
+            .iter()
+            .filter(|f| Path::new(&f.path).is_absolute())
+        {
             let pinned = file.blake3.clone().unwrap_or_default();
             let path = PathBuf::from(&file.path);
             if path.exists() {
@@ -1014,17 +1151,19 @@ impl Workspace {
                     });
                 }
             }
-            external.push((path, pinned));
+            external.push(path);
         }
 
         let (id, dir) = self.new_turn_dir()?;
         let main = self.repo().git();
-        let worktree = dir.join("worktree");
-        let mut cleanup = Cleanup { dir: dir.clone(), worktree: None, keep: options.keep };
-        let scratch = dir.join("scratch");
-        mkdir_private(&scratch)?;
-        let pins_path = dir.join("pins.json");
-        fs::write(&pins_path, &pins_bytes).map_err(io_err("cannot write", &pins_path))?;
+        let worktree = self.turns_dir().join(format!("{id}.worktree"));
+        let mut cleanup = Cleanup {
+            dir: dir.clone(),
+            worktree: None,
+            keep: options.keep,
+        };
+        let scratch = dir.clone();
+        let pins_path = self.pins_file(&pins_bytes)?;
         {
             // Parallel `git worktree add`s race on the common dir's files.
             let _lock = self.registry().lock().map_err(run::Error::from)?;
@@ -1040,6 +1179,7 @@ impl Workspace {
         }
         cleanup.worktree = Some((main, worktree.clone()));
         let worktree = repo::canonical(&worktree);
+        let own = [dir.clone(), worktree.clone()];
         for file in &original.input_files {
             let hash = file.blake3.as_deref().unwrap_or_default();
             let target = if Path::new(&file.path).is_absolute() {
@@ -1050,11 +1190,13 @@ impl Workspace {
             } else {
                 worktree.join(&file.path)
             };
-            blobs.restore(hash, &target).map_err(|source| replay::Error::Input {
-                turn: turn_id.to_owned(),
-                path: file.path.clone(),
-                source,
-            })?;
+            blobs
+                .restore(hash, &target)
+                .map_err(|source| replay::Error::Input {
+                    turn: turn_id.to_owned(),
+                    path: file.path.clone(),
+                    source,
+                })?;
         }
 
         let mut pin = Pin {
@@ -1106,15 +1248,25 @@ impl Workspace {
         let never_refs: Vec<&Path> = never.iter().map(PathBuf::as_path).collect();
         let path_var = std::env::var("PATH").ok();
         let toolchain = access::toolchain(path_var.as_deref(), &never_refs);
-        let external_paths: Vec<PathBuf> = external.iter().map(|(p, _)| p.clone()).collect();
         match original.isolation_requested {
             Isolation::Isolated => {
-                self.narrow_spec(&mut spec, &session, &worktree, &external_paths, &toolchain, &dir, &never_refs)?;
+                self.narrow_spec(
+                    &mut spec,
+                    &session,
+                    &worktree,
+                    &external,
+                    &toolchain,
+                    &own,
+                    &never_refs,
+                )?;
             }
             Isolation::Shared => {
+                // The temp dirs the original could write, unless one holds a live session's
+                // worktree (Landlock cannot grant a tree and hide part of it).
                 for dir in &self.policy().scratch().system {
-                    if Path::new(dir).is_dir() {
-                        spec.writable.push(PathBuf::from(dir));
+                    let dir = repo::canonical(Path::new(dir));
+                    if dir.is_dir() && !spec.hidden.iter().any(|h| h.starts_with(&dir)) {
+                        spec.writable.push(dir);
                     }
                 }
             }
@@ -1124,9 +1276,14 @@ impl Workspace {
             Isolation::Isolated => isolated_env(self.policy().turn_env(), &toolchain, &scratch),
             Isolation::Shared => caller_env(),
         };
-        let capabilities = join_probe(probe);
-        let prepared =
-            self.prepare_sandbox(&spec, &capabilities, &session.id, original.isolation_requested, &mut pin)?;
+        let capabilities = self.capabilities();
+        let prepared = self.prepare_sandbox(
+            &spec,
+            &capabilities,
+            &session.id,
+            original.isolation_requested,
+            &mut pin,
+        )?;
         env.insert(TURN_ID_ENV.to_owned(), original.turn.clone());
         env.insert(REPLAY_ENV.to_owned(), id.clone());
         env.insert(SCRATCH_ENV.to_owned(), scratch.display().to_string());
@@ -1137,12 +1294,23 @@ impl Workspace {
         pin.env_hash = env_hash(&env, &scratch, &pins_path);
         pin.env = env.keys().cloned().collect();
         if original.isolation_requested == Isolation::Isolated {
-            pin.isolation.readable = spec.readable.iter().map(|p| p.display().to_string()).collect();
+            pin.isolation.readable = spec
+                .readable
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect();
         }
-        pin.isolation.writable = spec.writable.iter().map(|p| p.display().to_string()).collect();
+        pin.isolation.writable = spec
+            .writable
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
 
-        let outputs =
-            original.output_files.iter().map(|f| (f.path.clone(), worktree.join(&f.path))).collect::<Vec<_>>();
+        let outputs = original
+            .output_files
+            .iter()
+            .map(|f| (f.path.clone(), worktree.join(&f.path)))
+            .collect::<Vec<_>>();
         let command = build_command(&original.argv, &worktree, &env, &prepared);
         Ok(Turn {
             workspace: self,
@@ -1170,29 +1338,48 @@ impl Workspace {
             filter = filter.session(session);
         }
         let records =
-            paddock_ledger::records(&path, filter).map_err(|source| history::Error::Read { path: path.clone(), source })?;
+            paddock_ledger::records(&path, filter).map_err(|source| history::Error::Read {
+                path: path.clone(),
+                source,
+            })?;
         let mut entries = Vec::new();
         for record in records {
-            let record = record.map_err(|source| history::Error::Read { path: path.clone(), source })?;
+            let record = record.map_err(|source| history::Error::Read {
+                path: path.clone(),
+                source,
+            })?;
             let kind = match record.kind.as_str() {
                 PIN_KIND => "run",
                 REPLAY_KIND => "replay",
                 REFUSED_KIND => "refused",
                 _ => continue,
             };
-            let Ok(pin) = serde_json::from_value::<Pin>(Value::Object(record.data)) else { continue };
-            entries.push(Entry { seq: record.seq, ts: record.ts.to_string(), kind, pin });
+            let Ok(pin) = serde_json::from_value::<Pin>(Value::Object(record.data)) else {
+                continue;
+            };
+            entries.push(Entry {
+                seq: record.seq,
+                ts: record.ts.to_string(),
+                kind,
+                pin,
+            });
         }
         Ok(entries)
     }
 
     /// One turn (or replay, or refusal) by id.
     pub fn find_turn(&self, turn_id: &str) -> Result<Option<Entry>, history::Error> {
-        Ok(self.turn_history(None)?.into_iter().find(|e| e.pin.turn == turn_id))
+        Ok(self
+            .turn_history(None)?
+            .into_iter()
+            .find(|e| e.pin.turn == turn_id))
     }
 
     fn last_turn_path(&self, session_id: &str) -> PathBuf {
-        self.repo().state_dir().join("turns").join(format!("{session_id}.json"))
+        self.repo()
+            .state_dir()
+            .join("turns")
+            .join(format!("{session_id}.json"))
     }
 
     /// The session's last turn: from its index file, or (when that is missing or unreadable)
@@ -1207,7 +1394,10 @@ impl Workspace {
             .turn_history(Some(session_id))?
             .into_iter()
             .rfind(|e| e.kind == "run")
-            .map(|e| LastTurn { number: e.pin.number, turn: e.pin.turn }))
+            .map(|e| LastTurn {
+                number: e.pin.number,
+                turn: e.pin.turn,
+            }))
     }
 
     /// Updates the index after a pin was recorded; when it cannot be written it is removed, so
@@ -1218,10 +1408,19 @@ impl Workspace {
         // not parse, and the next turn reads the ledger instead.
         let write = || -> io::Result<()> {
             let bytes = serde_json::to_vec(&last).map_err(io::Error::other)?;
-            let mut file = match fs::OpenOptions::new().write(true).create(true).truncate(false).open(&path) {
+            let mut file = match fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)
+            {
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {
                     fs::create_dir_all(path.parent().unwrap_or(Path::new(".")))?;
-                    fs::OpenOptions::new().write(true).create(true).truncate(false).open(&path)?
+                    fs::OpenOptions::new()
+                        .write(true)
+                        .create(true)
+                        .truncate(false)
+                        .open(&path)?
                 }
                 other => other?,
             };
@@ -1233,10 +1432,41 @@ impl Workspace {
             match fs::remove_file(&path) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(source) => return Err(run::Error::Io { action: "cannot remove the stale turn index", path, source }),
+                Err(source) => {
+                    return Err(run::Error::Io {
+                        action: "cannot remove the stale turn index",
+                        path,
+                        source,
+                    });
+                }
             }
         }
         Ok(())
+    }
+
+    /// The pins file for these bytes: `paddock-turns/pins/<blake3>.json`, content-addressed and
+    /// read-only, shared by every turn with the same pins. One that no longer matches its name
+    /// is replaced.
+    fn pins_file(&self, bytes: &[u8]) -> Result<PathBuf, run::Error> {
+        let dir = self.turns_dir().join(PINS_DIR);
+        let path = dir.join(format!("{}.json", blake3::hash(bytes).to_hex()));
+        if fs::read(&path).is_ok_and(|existing| existing == bytes) {
+            return Ok(path);
+        }
+        fs::create_dir_all(&dir).map_err(io_err("cannot create", &dir))?;
+        let mut temp = tempfile::NamedTempFile::new_in(&dir)
+            .map_err(io_err("cannot create a temp file in", &dir))?;
+        temp.write_all(bytes)
+            .map_err(io_err("cannot write a temp file in", &dir))?;
+        temp.as_file()
+            .set_permissions(fs::Permissions::from_mode(0o444))
+            .map_err(io_err("cannot make read-only", &path))?;
+        temp.persist(&path).map_err(|e| run::Error::Io {
+            action: "cannot write",
+            path: path.clone(),
+            source: e.error,
+        })?;
+        Ok(path)
     }
 
     fn new_turn_dir(&self) -> Result<(String, PathBuf), run::Error> {
@@ -1246,7 +1476,10 @@ impl Workspace {
             let mut hasher = blake3::Hasher::new();
             hasher.update(&std::process::id().to_le_bytes());
             hasher.update(&attempt.to_le_bytes());
-            let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_nanos();
+            let nanos = SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_nanos();
             hasher.update(&nanos.to_le_bytes());
             let id = format!("t-{}", &hasher.finalize().to_hex()[..12]);
             let dir = turns.join(&id);
@@ -1257,7 +1490,13 @@ impl Workspace {
                     return Ok((id, dir));
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < 16 => continue,
-                Err(e) => return Err(run::Error::Io { action: "cannot create", path: dir, source: e }),
+                Err(e) => {
+                    return Err(run::Error::Io {
+                        action: "cannot create",
+                        path: dir,
+                        source: e,
+                    });
+                }
             }
         }
         unreachable!("the loop returns within 17 attempts")
@@ -1265,16 +1504,27 @@ impl Workspace {
 
     /// Resolves an `--input`: an existing file, not in paddock's state nor in another session's
     /// worktree. Returns its recorded name and its real path.
-    fn resolve_input(&self, worktree: &Path, given: &Path, others: &[PathBuf]) -> Result<(String, PathBuf), run::Error> {
+    fn resolve_input(
+        &self,
+        worktree: &Path,
+        given: &Path,
+        others: &[PathBuf],
+    ) -> Result<(String, PathBuf), run::Error> {
         let joined = worktree.join(given);
         let real = fs::canonicalize(&joined)
             .map_err(|e| run::Error::Invalid(format!("--input {}: {e}", given.display())))?;
         if !real.is_file() {
-            return Err(run::Error::Invalid(format!("--input {}: not a file (declare files, not directories)", given.display())));
+            return Err(run::Error::Invalid(format!(
+                "--input {}: not a file (declare files, not directories)",
+                given.display()
+            )));
         }
         let common = self.repo().common_dir();
         if real.starts_with(self.repo().state_dir()) || real.starts_with(common.join(TURNS_DIR)) {
-            return Err(run::Error::Invalid(format!("--input {}: paddock's own state cannot be a turn's input", given.display())));
+            return Err(run::Error::Invalid(format!(
+                "--input {}: paddock's own state cannot be a turn's input",
+                given.display()
+            )));
         }
         if let Some(other) = others.iter().find(|o| real.starts_with(o)) {
             return Err(run::Error::Invalid(format!(
@@ -1290,15 +1540,23 @@ impl Workspace {
         };
         let name = name
             .to_str()
-            .ok_or_else(|| run::Error::Invalid(format!("--input {}: the path is not UTF-8", given.display())))?
+            .ok_or_else(|| {
+                run::Error::Invalid(format!(
+                    "--input {}: the path is not UTF-8",
+                    given.display()
+                ))
+            })?
             .to_owned();
         Ok((name, real))
     }
 
     /// Paths no toolchain grant may contain: the repository, its worktrees, the caller's home.
     fn never_grant(&self, worktree: &Path, home: Option<&Path>) -> Vec<PathBuf> {
-        let mut never =
-            vec![worktree.to_owned(), self.repo().main_worktree().to_owned(), self.repo().common_dir().to_owned()];
+        let mut never = vec![
+            worktree.to_owned(),
+            self.repo().main_worktree().to_owned(),
+            self.repo().common_dir().to_owned(),
+        ];
         never.extend(home.map(Path::to_owned));
         never
     }
@@ -1315,13 +1573,16 @@ impl Workspace {
         worktree: &Path,
         external: &[PathBuf],
         toolchain: &access::Toolchain,
-        own_dir: &Path,
+        own: &[PathBuf],
         never: &[&Path],
     ) -> Result<(), run::Error> {
         let policy = self.policy();
         let scope = paddock_policy::glob::PatternSet::new(&session.scope).unwrap_or_default();
-        let scope_dirs: Vec<PathBuf> =
-            scope.patterns().iter().map(|p| worktree.join(p.literal_prefix_dir())).collect();
+        let scope_dirs: Vec<PathBuf> = scope
+            .patterns()
+            .iter()
+            .map(|p| worktree.join(p.literal_prefix_dir()))
+            .collect();
         let shared_dirs: Vec<PathBuf> = policy
             .scratch()
             .worktree
@@ -1329,7 +1590,12 @@ impl Workspace {
             .iter()
             .map(|p| worktree.join(p.literal_prefix_dir()))
             .filter(|d| !scope_dirs.contains(d))
-            .chain(policy.scratch().system.iter().map(PathBuf::from))
+            .chain(policy.scratch().system.iter().flat_map(|dir| {
+                // The temp dir itself, or the session's private directory inside it.
+                let dir = repo::canonical(Path::new(dir));
+                let private = dir.join(format!("paddock-{}", session.id));
+                [dir, private]
+            }))
             .collect();
         spec.writable.retain(|w| !shared_dirs.contains(w));
 
@@ -1338,7 +1604,9 @@ impl Workspace {
         readable.push(worktree.to_owned());
         readable.push(self.repo().common_dir().to_owned());
         readable.extend(external.iter().cloned());
-        if let Some(exe_dir) = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_owned))
+        if let Some(exe_dir) = std::env::current_exe()
+            .ok()
+            .and_then(|e| e.parent().map(Path::to_owned))
             && !never.iter().any(|n| n.starts_with(&exe_dir))
         {
             readable.push(exe_dir);
@@ -1352,7 +1620,7 @@ impl Workspace {
         if let Ok(entries) = fs::read_dir(&turns) {
             for entry in entries.flatten() {
                 let path = entry.path();
-                if path != own_dir {
+                if !own.contains(&path) && entry.file_name() != PINS_DIR {
                     spec.hidden.push(path);
                 }
             }
@@ -1386,16 +1654,23 @@ impl Workspace {
                 approval = Some(a);
             }
         }
-        let allowed: Vec<SandboxMode> = SandboxMode::ALL.iter().copied().filter(|m| *m >= weakest).collect();
+        let allowed: Vec<SandboxMode> = SandboxMode::ALL
+            .iter()
+            .copied()
+            .filter(|m| *m >= weakest)
+            .collect();
         pin.isolation.sandbox_requested = requested.as_str().to_owned();
         pin.isolation.allowed = allowed.iter().map(|m| m.as_str().to_owned()).collect();
         match Prepared::with_capabilities(spec, capabilities, requested, &allowed) {
             Ok(prepared) => {
                 let effective = prepared.mode();
                 pin.isolation.sandbox_effective = Some(effective.as_str().to_owned());
-                pin.isolation.sandbox_available = prepared.capabilities().best_mode().as_str().to_owned();
+                pin.isolation.sandbox_available =
+                    prepared.capabilities().best_mode().as_str().to_owned();
                 if effective < requested {
-                    pin.isolation.reasons.extend(prepared.capabilities().notes.iter().cloned());
+                    pin.isolation
+                        .reasons
+                        .extend(prepared.capabilities().notes.iter().cloned());
                 }
                 if effective < required
                     && let Some(a) = &approval
@@ -1410,11 +1685,15 @@ impl Workspace {
                     ));
                 }
                 if requested == SandboxMode::None {
-                    pin.isolation.reasons.push("the policy prefers no kernel confinement".to_owned());
+                    pin.isolation
+                        .reasons
+                        .push("the policy prefers no kernel confinement".to_owned());
                 }
                 pin.isolation_effective = match isolation {
                     Isolation::Shared => Effective::Shared,
-                    Isolation::Isolated if effective == requested && effective > SandboxMode::None => {
+                    Isolation::Isolated
+                        if effective == requested && effective > SandboxMode::None =>
+                    {
                         Effective::Isolated
                     }
                     Isolation::Isolated => Effective::Degraded,
@@ -1422,7 +1701,10 @@ impl Workspace {
                 Ok(prepared)
             }
             Err(err @ paddock_sandbox::prepare::Error::Refused { .. }) => {
-                let paddock_sandbox::prepare::Error::Refused { available, reasons, .. } = &err else {
+                let paddock_sandbox::prepare::Error::Refused {
+                    available, reasons, ..
+                } = &err
+                else {
                     unreachable!("matched just above")
                 };
                 pin.isolation.sandbox_available = available.as_str().to_owned();
@@ -1430,11 +1712,18 @@ impl Workspace {
                 pin.isolation_effective = Effective::Refused;
                 let message = err.to_string();
                 pin.refused = Some(message.clone());
-                let event = Event { kind: REFUSED_KIND.to_owned(), session: Some(pin.session.clone()), data: to_value(pin) };
+                let event = Event {
+                    kind: REFUSED_KIND.to_owned(),
+                    session: Some(pin.session.clone()),
+                    data: to_value(pin),
+                };
                 if let Err(source) = self.record(event) {
                     return Err(run::Error::RecordRefusal { message, source });
                 }
-                Err(run::Error::Refused { turn: pin.turn.clone(), message })
+                Err(run::Error::Refused {
+                    turn: pin.turn.clone(),
+                    message,
+                })
             }
             Err(err) => Err(run::Error::Sandbox(err)),
         }
@@ -1474,11 +1763,19 @@ impl<'w> Turn<'w> {
         let (Some(out), Some(err)) = (child.stdout.take(), child.stderr.take()) else {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(run::Error::Wait(io::Error::other("the command's output pipes are missing")));
+            return Err(run::Error::Wait(io::Error::other(
+                "the command's output pipes are missing",
+            )));
         };
         let stdout = tee(out, echo.stdout, self.blobs.clone());
         let stderr = tee(err, echo.stderr, self.blobs.clone());
-        Ok(Running { turn: self, child, started, stdout, stderr })
+        Ok(Running {
+            turn: self,
+            child,
+            started,
+            stdout,
+            stderr,
+        })
     }
 }
 
@@ -1492,16 +1789,28 @@ impl<'w> Running<'w> {
     /// compares with the original (for a replay), records the pin and removes the scratch dir
     /// unless kept. A record that cannot be written is an error (the turn does not count).
     pub fn wait(mut self) -> Result<Finished, run::Error> {
-        tr("spawned");
         let status = self.child.wait().map_err(run::Error::Wait)?;
-        tr("child exited");
         let duration = self.started.elapsed();
         let stdout = join(self.stdout)?;
         let stderr = join(self.stderr)?;
         let Running { turn, .. } = self;
-        let Turn { workspace, session, mut pin, outputs, blobs, original, cleanup, gix_repo, watch, .. } = turn;
+        let Turn {
+            workspace,
+            session,
+            mut pin,
+            outputs,
+            blobs,
+            original,
+            cleanup,
+            gix_repo,
+            watch,
+            ..
+        } = turn;
 
-        let exit = Exit { code: status.code(), signal: status.signal() };
+        let exit = Exit {
+            code: status.code(),
+            signal: status.signal(),
+        };
         pin.exit = Some(exit);
         pin.duration_us = Some(duration.as_micros() as u64);
         pin.stdout = Some(stdout);
@@ -1510,41 +1819,54 @@ impl<'w> Running<'w> {
             let file = if path.is_file() {
                 let blob = blobs.store_file(path)?;
                 pin.outputs.insert(name.clone(), blob.blake3.clone());
-                FileRef { path: name.clone(), blake3: Some(blob.blake3), size: Some(blob.size) }
+                FileRef {
+                    path: name.clone(),
+                    blake3: Some(blob.blake3),
+                    size: Some(blob.size),
+                }
             } else {
-                FileRef { path: name.clone(), blake3: None, size: None }
+                FileRef {
+                    path: name.clone(),
+                    blake3: None,
+                    size: None,
+                }
             };
             pin.output_files.push(file);
         }
 
-        tr("outputs stored");
         // The scratch dir (and a replay's worktree) is not needed for the record; removing it
         // first keeps filesystem work off the path after the ledger's fsync.
         drop(cleanup);
-        tr("cleaned");
         let mut violations = Vec::new();
         match &original {
             Some(original) => {
                 pin.comparison = Some(compare(original, &pin, &blobs)?);
-                let event = Event { kind: REPLAY_KIND.to_owned(), session: Some(pin.session.clone()), data: to_value(&pin) };
-                workspace.record(event).map_err(|source| run::Error::Record {
-                    turn: pin.turn.clone(),
-                    code: exit.shell_code(),
-                    source,
-                })?;
+                let event = Event {
+                    kind: REPLAY_KIND.to_owned(),
+                    session: Some(pin.session.clone()),
+                    data: to_value(&pin),
+                };
+                workspace
+                    .record(event)
+                    .map_err(|source| run::Error::Record {
+                        turn: pin.turn.clone(),
+                        code: exit.shell_code(),
+                        source,
+                    })?;
             }
             None => {
-                let head_after = gix_repo.as_ref().and_then(|r| r.head_id().ok()).map(|id| id.to_string());
+                let head_after = gix_repo
+                    .as_ref()
+                    .and_then(|r| r.head_id().ok())
+                    .map(|id| id.to_string());
                 if head_after != pin.repo.head {
                     pin.repo.head_after = head_after;
                 }
-                tr("repo after");
                 // What the kernel cannot stop (exact globs, nested repositories, the pointer
                 // file), checked with git when anything the turn could write changed.
                 if watch.as_ref().is_none_or(WriteWatch::changed) {
                     violations = workspace.after_command(&session)?;
                 }
-                tr("after_command");
                 pin.violations = violations.iter().map(RecordedViolation::from).collect();
                 // The number and parent are settled under the registry lock, so two turns of
                 // one session finishing together cannot take the same number.
@@ -1552,16 +1874,22 @@ impl<'w> Running<'w> {
                 let last = workspace.last_turn(&session.id)?;
                 pin.number = last.as_ref().map_or(0, |l| l.number) + 1;
                 pin.parent = last.map(|l| l.turn);
-                tr("history");
-                let event = Event { kind: PIN_KIND.to_owned(), session: Some(pin.session.clone()), data: to_value(&pin) };
+                let event = Event {
+                    kind: PIN_KIND.to_owned(),
+                    session: Some(pin.session.clone()),
+                    data: to_value(&pin),
+                };
                 let recorded = workspace.record(event);
-                tr("recorded");
                 if recorded.is_ok() {
-                    workspace.save_last_turn(&session.id, LastTurn { number: pin.number, turn: pin.turn.clone() })?;
+                    workspace.save_last_turn(
+                        &session.id,
+                        LastTurn {
+                            number: pin.number,
+                            turn: pin.turn.clone(),
+                        },
+                    )?;
                 }
-                tr("index saved");
                 drop(lock);
-                tr("unlocked");
                 recorded.map_err(|source| run::Error::Record {
                     turn: pin.turn.clone(),
                     code: exit.shell_code(),
@@ -1579,9 +1907,15 @@ impl<'w> Running<'w> {
                 ))
                 .map_err(|source| run::Error::Record { turn: pin.turn.clone(), code: exit.shell_code(), source })?;
             let first = &violations[0];
-            workspace.block(&session.id, &format!("{} [{}] after turn {}", first.subject, first.rule, pin.turn))?;
+            workspace.block(
+                &session.id,
+                &format!("{} [{}] after turn {}", first.subject, first.rule, pin.turn),
+            )?;
         }
-        Ok(Finished { code: exit.shell_code(), pin })
+        Ok(Finished {
+            code: exit.shell_code(),
+            pin,
+        })
     }
 }
 
@@ -1597,13 +1931,13 @@ struct LastTurn {
 /// changed. Walks the writable worktree directories for entries changed since just before the
 /// turn started (timestamps are coarse, hence a margin), nested `.git` entries and a changed
 /// pointer file; a tree too big to walk quickly, or a turn without kernel confinement (which
-/// could write anywhere), always gets the full check.
+/// could write anywhere), always gets the full check. The index is not looked at: `git status`
+/// itself rewrites it, and what a turn stages is checked by the hooks when it is committed.
 #[derive(Debug)]
 struct WriteWatch {
     dirs: Vec<PathBuf>,
     pointer: PathBuf,
     pointer_before: Option<Vec<u8>>,
-    index: Option<PathBuf>,
     since: SystemTime,
     always: bool,
 }
@@ -1621,14 +1955,15 @@ impl WriteWatch {
         }
         let worktree = &session.worktree;
         let pointer = worktree.join(".git");
-        let index = fs::read_to_string(&pointer)
-            .ok()
-            .and_then(|t| t.strip_prefix("gitdir: ").map(|p| PathBuf::from(p.trim()).join("index")));
         Some(WriteWatch {
-            dirs: spec.writable.iter().filter(|w| w.starts_with(worktree)).cloned().collect(),
+            dirs: spec
+                .writable
+                .iter()
+                .filter(|w| w.starts_with(worktree))
+                .cloned()
+                .collect(),
             pointer,
             pointer_before: None,
-            index,
             since: SystemTime::now(),
             always: mode == SandboxMode::None,
         })
@@ -1647,22 +1982,24 @@ impl WriteWatch {
         let recent = |meta: &fs::Metadata| {
             use std::os::unix::fs::MetadataExt as _;
             let ctime = SystemTime::UNIX_EPOCH
-                + std::time::Duration::new(meta.ctime().max(0) as u64, meta.ctime_nsec().clamp(0, 999_999_999) as u32);
+                + std::time::Duration::new(
+                    meta.ctime().max(0) as u64,
+                    meta.ctime_nsec().clamp(0, 999_999_999) as u32,
+                );
             meta.modified().map_or(true, |m| m >= self.since) || ctime >= self.since
         };
-        if let Some(index) = &self.index
-            && fs::metadata(index).is_ok_and(|m| recent(&m))
-        {
-            return true;
-        }
         let mut seen = 0usize;
         let mut stack: Vec<PathBuf> = self.dirs.clone();
         while let Some(dir) = stack.pop() {
-            let Ok(meta) = fs::symlink_metadata(&dir) else { return true };
+            let Ok(meta) = fs::symlink_metadata(&dir) else {
+                return true;
+            };
             if recent(&meta) {
                 return true;
             }
-            let Ok(entries) = fs::read_dir(&dir) else { return true };
+            let Ok(entries) = fs::read_dir(&dir) else {
+                return true;
+            };
             for entry in entries {
                 let Ok(entry) = entry else { return true };
                 seen += 1;
@@ -1676,7 +2013,9 @@ impl WriteWatch {
                     }
                     return true;
                 }
-                let Ok(meta) = entry.metadata() else { return true };
+                let Ok(meta) = entry.metadata() else {
+                    return true;
+                };
                 if meta.is_dir() {
                     // Each directory is checked (and listed) when it is popped.
                     if !self.dirs.contains(&path) {
@@ -1699,12 +2038,6 @@ fn to_sandbox(level: SandboxLevel) -> SandboxMode {
     }
 }
 
-/// What the kernel offers, probed on another thread; a probe that panicked offers nothing
-/// (fail closed: the policy then refuses or degrades, and says so).
-fn join_probe(probe: JoinHandle<paddock_sandbox::Capabilities>) -> paddock_sandbox::Capabilities {
-    probe.join().unwrap_or_else(|_| paddock_sandbox::Capabilities::none("the kernel probe failed"))
-}
-
 fn refuse_confined() -> Result<(), run::Error> {
     if std::env::var_os(CONFINED_ENV).is_some() {
         return Err(run::Error::Confined);
@@ -1713,12 +2046,11 @@ fn refuse_confined() -> Result<(), run::Error> {
 }
 
 fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> run::Error + 'a {
-    move |source| run::Error::Io { action, path: path.to_owned(), source }
-}
-
-fn mkdir_private(dir: &Path) -> Result<(), run::Error> {
-    fs::create_dir(dir).map_err(io_err("cannot create", dir))?;
-    fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io_err("cannot make private", dir))
+    move |source| run::Error::Io {
+        action,
+        path: path.to_owned(),
+        source,
+    }
 }
 
 fn hash_path(path: &Path) -> Result<blake3::Hash, run::Error> {
@@ -1729,26 +2061,49 @@ fn hash_path(path: &Path) -> Result<blake3::Hash, run::Error> {
 }
 
 fn to_value(pin: &Pin) -> Value {
-    serde_json::to_value(pin).expect("a pin always serializes: string keys, no non-finite floats from us")
+    serde_json::to_value(pin)
+        .expect("a pin always serializes: string keys, no non-finite floats from us")
 }
 
 /// Resolves an `--output`: a path inside the session's worktree, without `..`.
 fn resolve_output(worktree: &Path, given: &Path) -> Result<(String, PathBuf), run::Error> {
     let invalid = |why: &str| run::Error::Invalid(format!("--output {}: {why}", given.display()));
-    if given.components().any(|c| matches!(c, Component::ParentDir)) {
-        return Err(invalid("`..` is not allowed; name the path inside the session's worktree"));
+    if given
+        .components()
+        .any(|c| matches!(c, Component::ParentDir))
+    {
+        return Err(invalid(
+            "`..` is not allowed; name the path inside the session's worktree",
+        ));
     }
     let rel = if given.is_absolute() {
-        given.strip_prefix(worktree).map_err(|_| invalid("outputs must lie inside the session's worktree"))?
+        given
+            .strip_prefix(worktree)
+            .map_err(|_| invalid("outputs must lie inside the session's worktree"))?
     } else {
         given
     };
-    let rel: PathBuf = rel.components().filter(|c| !matches!(c, Component::CurDir)).collect();
+    let rel: PathBuf = rel
+        .components()
+        .filter(|c| !matches!(c, Component::CurDir))
+        .collect();
     if rel.as_os_str().is_empty() {
         return Err(invalid("names the worktree itself, not a file"));
     }
-    let name = rel.to_str().ok_or_else(|| invalid("the path is not UTF-8"))?.to_owned();
+    let name = rel
+        .to_str()
+        .ok_or_else(|| invalid("the path is not UTF-8"))?
+        .to_owned();
     Ok((name, worktree.join(rel)))
+}
+
+/// The session's private temp dir, when its spec has one (see [`Workspace::sandbox_spec`]).
+fn private_tmp(spec: &Spec, session_id: &str) -> Option<PathBuf> {
+    let name = format!("paddock-{session_id}");
+    spec.writable
+        .iter()
+        .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy() == name))
+        .cloned()
 }
 
 /// The caller's whole environment (a shared turn's), less what is not UTF-8 and an inherited
@@ -1762,7 +2117,11 @@ fn caller_env() -> BTreeMap<String, String> {
 
 /// The cleared environment of an isolated turn: the allowlisted variables the caller has, the
 /// toolchain variables, `HOME` and `TMPDIR` in the scratch dir.
-fn isolated_env(allow: &[String], toolchain: &access::Toolchain, scratch: &Path) -> BTreeMap<String, String> {
+fn isolated_env(
+    allow: &[String],
+    toolchain: &access::Toolchain,
+    scratch: &Path,
+) -> BTreeMap<String, String> {
     let mut env = BTreeMap::new();
     for name in allow {
         if let Ok(value) = std::env::var(name) {
@@ -1804,7 +2163,12 @@ fn env_hash(env: &BTreeMap<String, String>, scratch: &Path, pins: &Path) -> Stri
     blobs::format_hash(&hasher.finalize())
 }
 
-fn build_command(argv: &[String], cwd: &Path, env: &BTreeMap<String, String>, prepared: &Prepared) -> Command {
+fn build_command(
+    argv: &[String],
+    cwd: &Path,
+    env: &BTreeMap<String, String>,
+    prepared: &Prepared,
+) -> Command {
     let mut command = Command::new(&argv[0]);
     command
         .args(&argv[1..])
@@ -1821,7 +2185,11 @@ fn build_command(argv: &[String], cwd: &Path, env: &BTreeMap<String, String>, pr
 
 /// Copies a pipe to `echo` and into a blob. Keeps draining the pipe after a store error, so
 /// the command never blocks on a full pipe; the error is returned at the end.
-fn tee(mut from: impl Read + Send + 'static, mut echo: Box<dyn Write + Send>, blobs: Blobs) -> JoinHandle<Result<BlobRef, blobs::Error>> {
+fn tee(
+    mut from: impl Read + Send + 'static,
+    mut echo: Box<dyn Write + Send>,
+    blobs: Blobs,
+) -> JoinHandle<Result<BlobRef, blobs::Error>> {
     std::thread::spawn(move || {
         let mut writer = blobs.writer();
         let mut failed = None;
@@ -1833,12 +2201,21 @@ fn tee(mut from: impl Read + Send + 'static, mut echo: Box<dyn Write + Send>, bl
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    failed.get_or_insert(blobs::Error::Io { action: "cannot read the output of", path: PathBuf::from("the turn"), source: e });
+                    failed.get_or_insert(blobs::Error::Io {
+                        action: "cannot read the output of",
+                        path: PathBuf::from("the turn"),
+                        source: e,
+                    });
                     break;
                 }
             };
             // A closed terminal or pipe on our side must not stop the capture.
-            if echoing && echo.write_all(&buf[..n]).and_then(|()| echo.flush()).is_err() {
+            if echoing
+                && echo
+                    .write_all(&buf[..n])
+                    .and_then(|()| echo.flush())
+                    .is_err()
+            {
                 echoing = false;
             }
             if failed.is_none()
@@ -1857,7 +2234,9 @@ fn tee(mut from: impl Read + Send + 'static, mut echo: Box<dyn Write + Send>, bl
 fn join(handle: JoinHandle<Result<BlobRef, blobs::Error>>) -> Result<BlobRef, run::Error> {
     match handle.join() {
         Ok(result) => Ok(result?),
-        Err(_) => Err(run::Error::Wait(io::Error::other("the output capture thread panicked"))),
+        Err(_) => Err(run::Error::Wait(io::Error::other(
+            "the output capture thread panicked",
+        ))),
     }
 }
 
@@ -1870,8 +2249,14 @@ fn repo_state(session: &Session) -> (RepoState, Option<gix::Repository>) {
         base: session.base.clone(),
         ..RepoState::default()
     };
-    let Ok(repo) = gix::open(&session.worktree) else { return (state, None) };
-    state.branch = repo.head_name().ok().flatten().map(|n| n.shorten().to_string());
+    let Ok(repo) = gix::open(&session.worktree) else {
+        return (state, None);
+    };
+    state.branch = repo
+        .head_name()
+        .ok()
+        .flatten()
+        .map(|n| n.shorten().to_string());
     if let Ok(commit) = repo.head_commit() {
         state.head = Some(commit.id.to_string());
         state.tree = commit.tree_id().ok().map(|t| t.to_string());
@@ -1891,7 +2276,10 @@ fn compare(original: &Pin, replayed: &Pin, blobs: &Blobs) -> Result<Comparison, 
             new.and_then(|f| f.blake3.as_deref().zip(f.size)),
         )?);
     }
-    for (name, old, new) in [(STDOUT, &original.stdout, &replayed.stdout), (STDERR, &original.stderr, &replayed.stderr)] {
+    for (name, old, new) in [
+        (STDOUT, &original.stdout, &replayed.stdout),
+        (STDERR, &original.stderr, &replayed.stderr),
+    ] {
         outputs.push(compare_one(
             blobs,
             name,
@@ -1940,9 +2328,18 @@ mod tests {
 
     #[test]
     fn pins_parse_verbatim_and_merge_strictly() {
-        assert_eq!(parse_pin("seed=42").expect("pin"), ("seed".to_owned(), Value::String("42".into())));
-        assert_eq!(parse_pin("a=b=c").expect("pin").1, Value::String("b=c".into()));
-        assert_eq!(parse_pin("empty=").expect("pin").1, Value::String(String::new()));
+        assert_eq!(
+            parse_pin("seed=42").expect("pin"),
+            ("seed".to_owned(), Value::String("42".into()))
+        );
+        assert_eq!(
+            parse_pin("a=b=c").expect("pin").1,
+            Value::String("b=c".into())
+        );
+        assert_eq!(
+            parse_pin("empty=").expect("pin").1,
+            Value::String(String::new())
+        );
         assert!(parse_pin("novalue").is_err());
         assert!(parse_pin("=x").is_err());
         let merged = merge_pins(
@@ -1970,10 +2367,16 @@ mod tests {
 
     #[test]
     fn the_pins_file_is_stable() {
-        let pins: BTreeMap<String, Value> =
-            [("z".to_owned(), serde_json::json!({"b": 1, "a": 2})), ("a".to_owned(), Value::from("x"))].into();
+        let pins: BTreeMap<String, Value> = [
+            ("z".to_owned(), serde_json::json!({"b": 1, "a": 2})),
+            ("a".to_owned(), Value::from("x")),
+        ]
+        .into();
         let bytes = pins_file_bytes(&pins);
-        assert_eq!(String::from_utf8_lossy(&bytes), "{\n  \"a\": \"x\",\n  \"z\": {\n    \"a\": 2,\n    \"b\": 1\n  }\n}\n");
+        assert_eq!(
+            String::from_utf8_lossy(&bytes),
+            "{\n  \"a\": \"x\",\n  \"z\": {\n    \"a\": 2,\n    \"b\": 1\n  }\n}\n"
+        );
         // Through the ledger's JSON and back, the same bytes.
         let back: BTreeMap<String, Value> = serde_json::from_slice(&bytes).expect("json");
         assert_eq!(pins_file_bytes(&back), bytes);
@@ -1982,8 +2385,14 @@ mod tests {
     #[test]
     fn outputs_stay_inside_the_worktree() {
         let wt = Path::new("/w/t");
-        assert_eq!(resolve_output(wt, Path::new("out/a.json")).expect("ok").0, "out/a.json");
-        assert_eq!(resolve_output(wt, Path::new("./a")).expect("ok").1, PathBuf::from("/w/t/a"));
+        assert_eq!(
+            resolve_output(wt, Path::new("out/a.json")).expect("ok").0,
+            "out/a.json"
+        );
+        assert_eq!(
+            resolve_output(wt, Path::new("./a")).expect("ok").1,
+            PathBuf::from("/w/t/a")
+        );
         assert_eq!(resolve_output(wt, Path::new("/w/t/b")).expect("ok").0, "b");
         for bad in ["../x", "/etc/passwd", ".", "a/../../b"] {
             assert!(resolve_output(wt, Path::new(bad)).is_err(), "{bad}");
@@ -2005,12 +2414,23 @@ mod tests {
             }
             env
         };
-        let a = env_hash(&env("/s/1", None), Path::new("/s/1"), Path::new("/s/1.pins"));
-        let b = env_hash(&env("/s/2", Some("t-2")), Path::new("/s/2"), Path::new("/s/2.pins"));
+        let a = env_hash(
+            &env("/s/1", None),
+            Path::new("/s/1"),
+            Path::new("/s/1.pins"),
+        );
+        let b = env_hash(
+            &env("/s/2", Some("t-2")),
+            Path::new("/s/2"),
+            Path::new("/s/2.pins"),
+        );
         assert_eq!(a, b);
         let mut changed = env("/s/1", None);
         changed.insert("PATH".to_owned(), "/bin".to_owned());
-        assert_ne!(env_hash(&changed, Path::new("/s/1"), Path::new("/s/1.pins")), a);
+        assert_ne!(
+            env_hash(&changed, Path::new("/s/1"), Path::new("/s/1.pins")),
+            a
+        );
     }
 
     #[test]
@@ -2039,14 +2459,18 @@ mod tests {
             argv: vec!["true".into()],
             env_hash: "b3:02".into(),
             env: Vec::new(),
-            exit: Some(Exit { code: Some(0), signal: None }),
+            exit: Some(Exit {
+                code: Some(0),
+                signal: None,
+            }),
             duration_us: Some(5),
             refused: None,
             violations: Vec::new(),
             comparison: None,
             kept: None,
         };
-        let typed: paddock_ledger::events::TurnPin = serde_json::from_value(to_value(&pin)).expect("decodes");
+        let typed: paddock_ledger::events::TurnPin =
+            serde_json::from_value(to_value(&pin)).expect("decodes");
         assert_eq!(typed.turn, "t-1");
         assert_eq!(typed.inputs, pin.inputs);
         assert_eq!(typed.isolation_requested.as_deref(), Some("isolated"));
@@ -2058,7 +2482,21 @@ mod tests {
 
     #[test]
     fn exit_codes_like_a_shell() {
-        assert_eq!(Exit { code: Some(3), signal: None }.shell_code(), 3);
-        assert_eq!(Exit { code: None, signal: Some(9) }.shell_code(), 137);
+        assert_eq!(
+            Exit {
+                code: Some(3),
+                signal: None
+            }
+            .shell_code(),
+            3
+        );
+        assert_eq!(
+            Exit {
+                code: None,
+                signal: Some(9)
+            }
+            .shell_code(),
+            137
+        );
     }
 }

@@ -113,7 +113,8 @@ fn handle(workspace: &Workspace, session_id: &str, request: Request) -> Result<(
     match request {
         Request::Record(event) => {
             // Children may add records about their session, never rewrite who they are about.
-            let allowed = ["deny.", "git.", "turn.", "lock.", "note."];
+            // Turns record from the unconfined runner; a confined child must not forge their pins.
+            let allowed = ["deny.", "git.", "note."];
             if !allowed.iter().any(|p| event.kind.starts_with(p)) {
                 return Err(format!("a confined process may not record {:?}", event.kind));
             }

@@ -7,7 +7,18 @@ use std::path::{Path, PathBuf};
 /// System trees every program may need: binaries, libraries, configuration, `/proc`, devices.
 /// `/tmp`, `/var`, `/home`, `/root`, `/run` and `/mnt` are deliberately absent.
 const SYSTEM: &[&str] = &[
-    "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/proc", "/dev", "/sys", "/opt",
+    "/usr",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/etc",
+    "/proc",
+    "/dev",
+    "/sys",
+    "/opt",
     "/nix/store",
 ];
 
@@ -36,7 +47,11 @@ pub(crate) struct Toolchain {
 /// The system trees that exist here. `/etc/resolv.conf` often links into `/run`; its target is
 /// added so name resolution keeps working.
 pub(crate) fn system() -> Vec<PathBuf> {
-    let mut paths: Vec<PathBuf> = SYSTEM.iter().map(PathBuf::from).filter(|p| p.exists()).collect();
+    let mut paths: Vec<PathBuf> = SYSTEM
+        .iter()
+        .map(PathBuf::from)
+        .filter(|p| p.exists())
+        .collect();
     if let Ok(target) = std::fs::canonicalize("/etc/resolv.conf")
         && !target.starts_with("/etc")
     {
@@ -60,10 +75,16 @@ pub(crate) fn toolchain(path_var: Option<&str>, never: &[&Path]) -> Toolchain {
     };
     let set = |found: &mut Toolchain, name: &str, value: &Path| {
         if !found.env.iter().any(|(n, _)| n == name) {
-            found.env.push((name.to_owned(), value.display().to_string()));
+            found
+                .env
+                .push((name.to_owned(), value.display().to_string()));
         }
     };
-    for entry in path_var.unwrap_or_default().split(':').filter(|e| !e.is_empty()) {
+    for entry in path_var
+        .unwrap_or_default()
+        .split(':')
+        .filter(|e| !e.is_empty())
+    {
         let entry = PathBuf::from(entry);
         if !entry.is_absolute() || !entry.is_dir() {
             continue;
@@ -73,13 +94,18 @@ pub(crate) fn toolchain(path_var: Option<&str>, never: &[&Path]) -> Toolchain {
             continue;
         }
         let home = entry.ancestors().find(|a| {
-            a.file_name().is_some_and(|n| TOOL_HOMES.iter().any(|(d, _)| n == *d) || n == ".cargo" || n == ".local")
+            a.file_name().is_some_and(|n| {
+                TOOL_HOMES.iter().any(|(d, _)| n == *d) || n == ".cargo" || n == ".local"
+            })
         });
         let Some(home) = home.map(Path::to_owned) else {
             grant(&mut found, entry);
             continue;
         };
-        let name = home.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = home
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if let Some((_, var)) = TOOL_HOMES.iter().find(|(d, _)| *d == name) {
             grant(&mut found, home.clone());
             if let Some(var) = var {
@@ -114,7 +140,16 @@ mod tests {
     fn toolchains_from_path() {
         let dir = tempfile::tempdir().expect("temp dir");
         let home = dir.path().canonicalize().expect("canonical");
-        for sub in [".pyenv/shims", ".pyenv/bin", ".cargo/bin", ".rustup", ".local/bin", ".local/lib", "tools/bin", "repo"] {
+        for sub in [
+            ".pyenv/shims",
+            ".pyenv/bin",
+            ".cargo/bin",
+            ".rustup",
+            ".local/bin",
+            ".local/lib",
+            "tools/bin",
+            "repo",
+        ] {
             std::fs::create_dir_all(home.join(sub)).expect("mkdir");
         }
         let path = format!(
@@ -124,14 +159,26 @@ mod tests {
         let repo = home.join("repo");
         let found = toolchain(Some(&path), &[&repo]);
         // Without RUSTUP_HOME in the environment, ~/.rustup is used.
-        let rustup = std::env::var_os("RUSTUP_HOME").map(PathBuf::from).unwrap_or_else(|| home.join(".rustup"));
+        let rustup = std::env::var_os("RUSTUP_HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| home.join(".rustup"));
         let mut expected = vec![home.join(".pyenv"), home.join(".cargo/bin")];
         if rustup.is_dir() {
             expected.push(rustup.clone());
         }
-        expected.extend([home.join(".local/bin"), home.join(".local/lib"), home.join("tools/bin")]);
+        expected.extend([
+            home.join(".local/bin"),
+            home.join(".local/lib"),
+            home.join("tools/bin"),
+        ]);
         assert_eq!(found.readable, expected);
-        assert_eq!(found.env[0], ("PYENV_ROOT".to_owned(), home.join(".pyenv").display().to_string()));
+        assert_eq!(
+            found.env[0],
+            (
+                "PYENV_ROOT".to_owned(),
+                home.join(".pyenv").display().to_string()
+            )
+        );
         // `$HOME` itself contains the repository: never granted.
         assert!(!found.readable.contains(&home));
     }
@@ -140,6 +187,10 @@ mod tests {
     fn system_trees_exist() {
         let system = system();
         assert!(system.contains(&PathBuf::from("/usr")));
-        assert!(!system.iter().any(|p| p.starts_with("/tmp") || p.starts_with("/home")));
+        assert!(
+            !system
+                .iter()
+                .any(|p| p.starts_with("/tmp") || p.starts_with("/home"))
+        );
     }
 }

@@ -61,7 +61,11 @@ pub enum Error {
 }
 
 fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> Error + 'a {
-    move |source| Error::Io { action, path: path.to_owned(), source }
+    move |source| Error::Io {
+        action,
+        path: path.to_owned(),
+        source,
+    }
 }
 
 /// A stored blob: its hash and size.
@@ -87,10 +91,17 @@ pub fn format_hash(hash: &blake3::Hash) -> String {
 
 fn parse_hash(text: &str) -> Result<&str, Error> {
     match text.strip_prefix("b3:") {
-        Some(hex) if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) => {
+        Some(hex)
+            if hex.len() == 64
+                && hex
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) =>
+        {
             Ok(hex)
         }
-        _ => Err(Error::BadHash { hash: text.to_owned() }),
+        _ => Err(Error::BadHash {
+            hash: text.to_owned(),
+        }),
     }
 }
 
@@ -98,7 +109,10 @@ impl Blobs {
     /// The store in `dir`. With `durable`, each new blob and its directory entry are synced
     /// before it counts as stored (the ledger record that names it comes after).
     pub fn new(dir: impl Into<PathBuf>, durable: bool) -> Blobs {
-        Blobs { dir: dir.into(), durable }
+        Blobs {
+            dir: dir.into(),
+            durable,
+        }
     }
 
     /// The store's directory.
@@ -114,7 +128,13 @@ impl Blobs {
 
     /// A writer that hashes what it is given and stores it on [`Writer::finish`].
     pub fn writer(&self) -> Writer {
-        Writer { blobs: self.clone(), hasher: blake3::Hasher::new(), buf: Vec::new(), spill: None, size: 0 }
+        Writer {
+            blobs: self.clone(),
+            hasher: blake3::Hasher::new(),
+            buf: Vec::new(),
+            spill: None,
+            size: 0,
+        }
     }
 
     /// Stores bytes.
@@ -143,11 +163,22 @@ impl Blobs {
     pub fn verify(&self, hash: &str) -> Result<u64, Error> {
         let path = self.path(hash)?;
         let (actual, size) = hash_file(&path).map_err(|source| match source.kind() {
-            io::ErrorKind::NotFound => Error::Missing { hash: hash.to_owned(), path: path.clone() },
-            _ => Error::Io { action: "cannot read", path: path.clone(), source },
+            io::ErrorKind::NotFound => Error::Missing {
+                hash: hash.to_owned(),
+                path: path.clone(),
+            },
+            _ => Error::Io {
+                action: "cannot read",
+                path: path.clone(),
+                source,
+            },
         })?;
         if actual != hash {
-            return Err(Error::Corrupt { hash: hash.to_owned(), actual, path });
+            return Err(Error::Corrupt {
+                hash: hash.to_owned(),
+                actual,
+                path,
+            });
         }
         Ok(size)
     }
@@ -156,12 +187,23 @@ impl Blobs {
     pub fn read(&self, hash: &str) -> Result<Vec<u8>, Error> {
         let path = self.path(hash)?;
         let bytes = fs::read(&path).map_err(|source| match source.kind() {
-            io::ErrorKind::NotFound => Error::Missing { hash: hash.to_owned(), path: path.clone() },
-            _ => Error::Io { action: "cannot read", path: path.clone(), source },
+            io::ErrorKind::NotFound => Error::Missing {
+                hash: hash.to_owned(),
+                path: path.clone(),
+            },
+            _ => Error::Io {
+                action: "cannot read",
+                path: path.clone(),
+                source,
+            },
         })?;
         let actual = format_hash(&blake3::hash(&bytes));
         if actual != hash {
-            return Err(Error::Corrupt { hash: hash.to_owned(), actual, path });
+            return Err(Error::Corrupt {
+                hash: hash.to_owned(),
+                actual,
+                path,
+            });
         }
         Ok(bytes)
     }
@@ -175,8 +217,13 @@ impl Blobs {
             .prefix(".paddock-restore-")
             .tempfile_in(parent)
             .map_err(io_err("cannot create a temp file in", parent))?;
-        temp.write_all(&bytes).map_err(io_err("cannot write", target))?;
-        temp.persist(target).map_err(|e| Error::Io { action: "cannot replace", path: target.to_owned(), source: e.error })?;
+        temp.write_all(&bytes)
+            .map_err(io_err("cannot write", target))?;
+        temp.persist(target).map_err(|e| Error::Io {
+            action: "cannot replace",
+            path: target.to_owned(),
+            source: e.error,
+        })?;
         Ok(())
     }
 
@@ -220,8 +267,11 @@ impl Writer {
         self.buf.extend_from_slice(bytes);
         if self.buf.len() > SPILL_AT {
             let tmp = self.blobs.tmp_dir()?;
-            let mut spill = tempfile::NamedTempFile::new_in(&tmp).map_err(io_err("cannot create a temp file in", &tmp))?;
-            spill.write_all(&self.buf).map_err(io_err("cannot write a temp file in", &tmp))?;
+            let mut spill = tempfile::NamedTempFile::new_in(&tmp)
+                .map_err(io_err("cannot create a temp file in", &tmp))?;
+            spill
+                .write_all(&self.buf)
+                .map_err(io_err("cannot write a temp file in", &tmp))?;
             self.buf = Vec::new();
             self.spill = Some(spill);
         }
@@ -231,7 +281,10 @@ impl Writer {
     /// Stores what was written; a blob already there that still matches is kept.
     pub fn finish(self) -> Result<BlobRef, Error> {
         let hash = format_hash(&self.hasher.finalize());
-        let blob = BlobRef { blake3: hash.clone(), size: self.size };
+        let blob = BlobRef {
+            blake3: hash.clone(),
+            size: self.size,
+        };
         let target = self.blobs.path(&hash)?;
         match hash_file(&target) {
             Ok((actual, _)) if actual == hash => return Ok(blob),
@@ -242,9 +295,10 @@ impl Writer {
             Some(spill) => spill,
             None => {
                 let tmp = self.blobs.tmp_dir()?;
-                let mut temp =
-                    tempfile::NamedTempFile::new_in(&tmp).map_err(io_err("cannot create a temp file in", &tmp))?;
-                temp.write_all(&self.buf).map_err(io_err("cannot write a temp file in", &tmp))?;
+                let mut temp = tempfile::NamedTempFile::new_in(&tmp)
+                    .map_err(io_err("cannot create a temp file in", &tmp))?;
+                temp.write_all(&self.buf)
+                    .map_err(io_err("cannot write a temp file in", &tmp))?;
                 temp
             }
         };
@@ -253,14 +307,22 @@ impl Writer {
             .set_permissions(fs::Permissions::from_mode(0o444))
             .map_err(io_err("cannot make read-only", &temp_path))?;
         if self.blobs.durable {
-            temp.as_file().sync_all().map_err(io_err("cannot sync", &temp_path))?;
+            temp.as_file()
+                .sync_all()
+                .map_err(io_err("cannot sync", &temp_path))?;
         }
         let parent = target.parent().unwrap_or(&self.blobs.dir).to_owned();
         fs::create_dir_all(&parent).map_err(io_err("cannot create", &parent))?;
-        temp.persist(&target).map_err(|e| Error::Io { action: "cannot store the blob", path: target.clone(), source: e.error })?;
+        temp.persist(&target).map_err(|e| Error::Io {
+            action: "cannot store the blob",
+            path: target.clone(),
+            source: e.error,
+        })?;
         if self.blobs.durable {
             // The rename is durable only once the directory is synced.
-            File::open(&parent).and_then(|d| d.sync_all()).map_err(io_err("cannot sync", &parent))?;
+            File::open(&parent)
+                .and_then(|d| d.sync_all())
+                .map_err(io_err("cannot sync", &parent))?;
         }
         Ok(blob)
     }
@@ -292,11 +354,20 @@ mod tests {
         assert_eq!(blobs.verify(&blob.blake3).expect("verify"), 6);
 
         let path = blobs.path(&blob.blake3).expect("path");
-        assert_eq!(path.metadata().expect("meta").permissions().mode() & 0o777, 0o444);
+        assert_eq!(
+            path.metadata().expect("meta").permissions().mode() & 0o777,
+            0o444
+        );
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).expect("chmod");
         fs::write(&path, b"HELLO\n").expect("tamper");
-        assert!(matches!(blobs.read(&blob.blake3), Err(Error::Corrupt { .. })));
-        assert!(matches!(blobs.verify(&blob.blake3), Err(Error::Corrupt { .. })));
+        assert!(matches!(
+            blobs.read(&blob.blake3),
+            Err(Error::Corrupt { .. })
+        ));
+        assert!(matches!(
+            blobs.verify(&blob.blake3),
+            Err(Error::Corrupt { .. })
+        ));
         // Storing the content again repairs it.
         blobs.store_bytes(b"hello\n").expect("stored again");
         assert_eq!(blobs.read(&blob.blake3).expect("read"), b"hello\n");
@@ -308,8 +379,18 @@ mod tests {
         let blobs = Blobs::new(dir.path(), false);
         let absent = format_hash(&blake3::hash(b"absent"));
         assert!(matches!(blobs.read(&absent), Err(Error::Missing { .. })));
-        for bad in ["", "b3:", "b3:xyz", "sha1:00", &format!("b3:{}", "A".repeat(64)), "b3:../../etc/passwd"] {
-            assert!(matches!(blobs.path(bad), Err(Error::BadHash { .. })), "{bad:?}");
+        for bad in [
+            "",
+            "b3:",
+            "b3:xyz",
+            "sha1:00",
+            &format!("b3:{}", "A".repeat(64)),
+            "b3:../../etc/passwd",
+        ] {
+            assert!(
+                matches!(blobs.path(bad), Err(Error::BadHash { .. })),
+                "{bad:?}"
+            );
         }
     }
 

@@ -33,10 +33,18 @@ pub fn unified(recorded: &[u8], replayed: &[u8]) -> Option<String> {
     let a: Vec<&str> = a.split_inclusive('\n').collect();
     let b: Vec<&str> = b.split_inclusive('\n').collect();
     let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
-    let suffix = a[prefix..].iter().rev().zip(b[prefix..].iter().rev()).take_while(|(x, y)| x == y).count();
+    let suffix = a[prefix..]
+        .iter()
+        .rev()
+        .zip(b[prefix..].iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
     let (a_end, b_end) = (a.len() - suffix, b.len() - suffix);
     let start = prefix.saturating_sub(CONTEXT);
-    let (a_stop, b_stop) = ((a_end + CONTEXT).min(a.len()), (b_end + CONTEXT).min(b.len()));
+    let (a_stop, b_stop) = (
+        (a_end + CONTEXT).min(a.len()),
+        (b_end + CONTEXT).min(b.len()),
+    );
 
     let mut out = String::from("--- recorded\n+++ replayed\n");
     out.push_str(&format!(
@@ -54,12 +62,18 @@ pub fn unified(recorded: &[u8], replayed: &[u8]) -> Option<String> {
     for text in &a[start..prefix] {
         line(&mut out, ' ', text);
     }
-    for (side, mark, lines) in [("removed", '-', &a[prefix..a_end]), ("added", '+', &b[prefix..b_end])] {
+    for (side, mark, lines) in [
+        ("removed", '-', &a[prefix..a_end]),
+        ("added", '+', &b[prefix..b_end]),
+    ] {
         for text in lines.iter().take(MAX_SHOWN) {
             line(&mut out, mark, text);
         }
         if lines.len() > MAX_SHOWN {
-            out.push_str(&format!("{mark} ... {} more line(s) {side}\n", lines.len() - MAX_SHOWN));
+            out.push_str(&format!(
+                "{mark} ... {} more line(s) {side}\n",
+                lines.len() - MAX_SHOWN
+            ));
         }
     }
     for text in &a[a_end..a_stop] {
@@ -103,7 +117,10 @@ mod tests {
     #[test]
     fn missing_newline_and_binary() {
         let diff = unified(b"x\n", b"x\ny").expect("text");
-        assert!(diff.ends_with("+y\n\\ No newline at end of file\n"), "{diff}");
+        assert!(
+            diff.ends_with("+y\n\\ No newline at end of file\n"),
+            "{diff}"
+        );
         assert_eq!(unified(b"\0\x01", b"\0\x02"), None);
         assert_eq!(unified(b"same", b"same"), None);
     }

@@ -19,9 +19,11 @@ const DIFFERENT: u8 = 1;
 /// `paddock turn ...`
 #[derive(Debug, Subcommand)]
 pub enum TurnCommand {
-    /// Run CMD as one turn of a role: fresh scratch, cleared environment, reads limited to the
-    /// worktree and the declared inputs; inputs, outputs and pins recorded in the ledger. Exits
-    /// with CMD's status; 1 when refused (no allowed isolation), 2 on paddock's own errors.
+    /// Run CMD as one isolated, pinned turn of a role.
+    ///
+    /// Fresh scratch, cleared environment, reads limited to the worktree and the declared
+    /// inputs; inputs, outputs and pins recorded in the ledger. Exits with CMD's status; 1 when
+    /// refused (no allowed isolation), 2 on paddock's own errors.
     #[command(after_help = "Examples:\n  \
         paddock turn run --session s1 --role claim --input docs/q.md --output out/claim.json -- python3 roles/claim.py\n  \
         paddock turn run --session s1 --role glance --pin model=m-7 --pin seed=42 --pin-file picks.yaml -- ./glance.sh\n\n\
@@ -29,9 +31,11 @@ pub enum TurnCommand {
         It finds its pins in $PADDOCK_TURN_PINS (JSON), its scratch dir in $PADDOCK_TURN_SCRATCH (also $HOME\n\
         and $TMPDIR), its id in $PADDOCK_TURN_ID. Its stdin is /dev/null: pass data as --input files.")]
     Run(RunArgs),
-    /// Re-run a recorded turn from its pins: restore its inputs from the blob store into a fresh
-    /// worktree at its commit, run the same command with the same pins, compare every output.
-    /// Exit 0 identical, 1 different, 2 error (a missing or damaged blob, a refusal).
+    /// Re-run a recorded turn from its pins and compare its outputs.
+    ///
+    /// Restores its inputs from the blob store into a fresh worktree at its commit, runs the
+    /// same command with the same pins, and compares every output byte for byte. Exit 0
+    /// identical, 1 different, 2 error (a missing or damaged blob, a refusal).
     #[command(
         after_help = "Examples:\n  paddock turn replay t-3f9a1c0d2b4e\n  paddock turn replay t-3f9a1c0d2b4e --compare --json"
     )]
@@ -45,7 +49,7 @@ pub enum TurnCommand {
         #[arg(long)]
         keep: bool,
     },
-    /// The turn history, oldest first: runs, replays and refusals, with roles, modes, hashes.
+    /// The turn history, oldest first: runs, replays and refusals.
     List {
         /// Only this session's turns.
         #[arg(long, value_name = "ID")]
@@ -169,6 +173,9 @@ pub fn run(globals: &Globals, cmd: TurnCommand) -> anyhow::Result<u8> {
 }
 
 fn run_turn(globals: &Globals, workspace: &Workspace, args: RunArgs) -> anyhow::Result<u8> {
+    // A hot path, like the shell and the hooks: verify the ledger's last record before the
+    // append, not the whole chain (`paddock ledger verify` and `turn replay` read it all).
+    workspace.quick_ledger_check();
     let from_file = match &args.pin_file {
         Some(path) => turn::load_pin_file(path).map_err(anyhow::Error::msg)?,
         None => Default::default(),
