@@ -17,16 +17,31 @@ struct Case {
 
 fn corpus() -> Vec<Case> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/commands.jsonl");
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("the shared corpus must be beside the repository at {}: {e}", path.display()));
-    text.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).expect("corpus line")).collect()
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "the shared corpus must be beside the repository at {}: {e}",
+            path.display()
+        )
+    });
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).expect("corpus line"))
+        .collect()
 }
 
 /// The corpus situation: two live sessions in worktrees; the one under test has src/** and tests/**.
 fn corpus_repo() -> (TestRepo, PathBuf, PathBuf) {
     let repo = TestRepo::new();
-    let mine = PathBuf::from(repo.start("mine", &["src/**", "tests/**"])["worktree"].as_str().expect("w"));
-    let other = PathBuf::from(repo.start("other", &["docs/**"])["worktree"].as_str().expect("w"));
+    let mine = PathBuf::from(
+        repo.start("mine", &["src/**", "tests/**"])["worktree"]
+            .as_str()
+            .expect("w"),
+    );
+    let other = PathBuf::from(
+        repo.start("other", &["docs/**"])["worktree"]
+            .as_str()
+            .expect("w"),
+    );
     (repo, mine, other)
 }
 
@@ -37,8 +52,14 @@ fn every_corpus_case_through_paddock_check() {
     let cases = corpus();
     assert!(cases.len() >= 80, "the corpus has {} cases", cases.len());
     for case in &cases {
-        let cmd = case.cmd.replace("{OTHER}", other.to_str().expect("utf8")).replace("{GOV}", ".handshake/gov");
-        let out = paddock_in(&mine).args(["check", "--json", "-c", &cmd]).output().expect("runs");
+        let cmd = case
+            .cmd
+            .replace("{OTHER}", other.to_str().expect("utf8"))
+            .replace("{GOV}", ".handshake/gov");
+        let out = paddock_in(&mine)
+            .args(["check", "--json", "-c", &cmd])
+            .output()
+            .expect("runs");
         let code = out.status.code();
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
         let got = match code {
@@ -47,30 +68,54 @@ fn every_corpus_case_through_paddock_check() {
             _ => "error",
         };
         if got != case.expect {
-            failures.push(format!("{} -> {got} (expected {}, {}): {}", case.cmd, case.expect, case.why, json["reason"]));
+            failures.push(format!(
+                "{} -> {got} (expected {}, {}): {}",
+                case.cmd, case.expect, case.why, json["reason"]
+            ));
         }
         if got == "deny" {
-            assert!(json["rule"].is_string() && json["reason"].is_string(), "{json}");
+            assert!(
+                json["rule"].is_string() && json["reason"].is_string(),
+                "{json}"
+            );
         }
     }
-    assert!(failures.is_empty(), "{} of {} corpus cases wrong:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} corpus cases wrong:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn check_reports_rule_reason_word_and_position() {
     let (_repo, mine, _) = corpus_repo();
-    let out = paddock_in(&mine).args(["check", "--json", "-c", "git status && git reset --hard"]).output().expect("runs");
+    let out = paddock_in(&mine)
+        .args(["check", "--json", "-c", "git status && git reset --hard"])
+        .output()
+        .expect("runs");
     assert_eq!(out.status.code(), Some(1));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(json["decision"], "deny");
     assert_eq!(json["rule"], "git.discard");
     assert_eq!(json["session"], "mine");
-    let (start, len) = (json["position"][0].as_u64().expect("s") as usize, json["position"][1].as_u64().expect("l") as usize);
+    let (start, len) = (
+        json["position"][0].as_u64().expect("s") as usize,
+        json["position"][1].as_u64().expect("l") as usize,
+    );
     let cmd = "git status && git reset --hard";
-    assert!(cmd[start..start + len].contains("--hard") || cmd[start..start + len].contains("reset"), "{json}");
+    assert!(
+        cmd[start..start + len].contains("--hard") || cmd[start..start + len].contains("reset"),
+        "{json}"
+    );
     // Outside a repository it is an error, not an allow.
     let tmp = tempfile::tempdir().expect("tmp");
-    let out = paddock_in(tmp.path()).args(["check", "-c", "true"]).output().expect("runs");
+    let out = paddock_in(tmp.path())
+        .args(["check", "-c", "true"])
+        .output()
+        .expect("runs");
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -82,9 +127,18 @@ fn hook(dir: &Path, format: &str, payload: serde_json::Value) -> serde_json::Val
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
-    child.stdin.take().expect("stdin").write_all(payload.to_string().as_bytes()).expect("write");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(payload.to_string().as_bytes())
+        .expect("write");
     let out = child.wait_with_output().expect("wait");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("json out")
 }
 
@@ -92,33 +146,113 @@ fn hook(dir: &Path, format: &str, payload: serde_json::Value) -> serde_json::Val
 fn claude_code_gemini_and_codex_payloads() {
     let (_repo, mine, other) = corpus_repo();
     let cwd = mine.to_str().expect("utf8");
-    let decision = |v: &serde_json::Value| v["hookSpecificOutput"]["permissionDecision"].as_str().unwrap_or_default().to_owned();
+    let decision = |v: &serde_json::Value| {
+        v["hookSpecificOutput"]["permissionDecision"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
     // Recorded shapes of each tool's pre-tool payload.
     let bash = |cmd: &str| serde_json::json!({"session_id": "s", "transcript_path": "/tmp/t", "cwd": cwd, "hook_event_name": "PreToolUse", "tool_name": "Bash", "tool_input": {"command": cmd, "description": "d"}});
-    assert_eq!(decision(&hook(&mine, "claude-code", bash("git status"))), "allow");
+    assert_eq!(
+        decision(&hook(&mine, "claude-code", bash("git status"))),
+        "allow"
+    );
     let denied = hook(&mine, "claude-code", bash("git reset --hard"));
     assert_eq!(decision(&denied), "deny");
-    assert!(denied["hookSpecificOutput"]["permissionDecisionReason"].as_str().is_some_and(|r| r.contains("git.discard")));
+    assert!(
+        denied["hookSpecificOutput"]["permissionDecisionReason"]
+            .as_str()
+            .is_some_and(|r| r.contains("git.discard"))
+    );
     let write = |path: String| serde_json::json!({"cwd": cwd, "hook_event_name": "PreToolUse", "tool_name": "Write", "tool_input": {"file_path": path, "content": "x"}});
-    assert_eq!(decision(&hook(&mine, "claude-code", write(format!("{cwd}/src/new.rs")))), "allow");
-    assert_eq!(decision(&hook(&mine, "claude-code", write(format!("{cwd}/docs/guide.md")))), "deny");
+    assert_eq!(
+        decision(&hook(
+            &mine,
+            "claude-code",
+            write(format!("{cwd}/src/new.rs"))
+        )),
+        "allow"
+    );
+    assert_eq!(
+        decision(&hook(
+            &mine,
+            "claude-code",
+            write(format!("{cwd}/docs/guide.md"))
+        )),
+        "deny"
+    );
     let read = serde_json::json!({"cwd": cwd, "hook_event_name": "PreToolUse", "tool_name": "Read", "tool_input": {"file_path": format!("{}/src/lib.rs", other.display())}});
     assert_eq!(decision(&hook(&mine, "claude-code", read)), "deny");
     // Garbage is a denial, not an allow.
-    let mut child = paddock_in(&mine).args(["check", "--format", "claude-code"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("spawn");
-    child.stdin.take().expect("stdin").write_all(b"{not json").expect("w");
+    let mut child = paddock_in(&mine)
+        .args(["check", "--format", "claude-code"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"{not json")
+        .expect("w");
     let out = child.wait_with_output().expect("wait");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(decision(&v), "deny");
 
     let gemini = |tool: &str, input: serde_json::Value| serde_json::json!({"session_id": "g", "cwd": cwd, "hook_event_name": "BeforeTool", "timestamp": "2026-11-22T00:00:00Z", "tool_name": tool, "tool_input": input});
-    assert_eq!(hook(&mine, "gemini", gemini("run_shell_command", serde_json::json!({"command": "ls src"})))["decision"], "allow");
-    assert_eq!(hook(&mine, "gemini", gemini("run_shell_command", serde_json::json!({"command": "git clean -fdx"})))["decision"], "deny");
-    assert_eq!(hook(&mine, "gemini", gemini("write_file", serde_json::json!({"file_path": "README.md", "content": "x"})))["decision"], "deny");
+    assert_eq!(
+        hook(
+            &mine,
+            "gemini",
+            gemini(
+                "run_shell_command",
+                serde_json::json!({"command": "ls src"})
+            )
+        )["decision"],
+        "allow"
+    );
+    assert_eq!(
+        hook(
+            &mine,
+            "gemini",
+            gemini(
+                "run_shell_command",
+                serde_json::json!({"command": "git clean -fdx"})
+            )
+        )["decision"],
+        "deny"
+    );
+    assert_eq!(
+        hook(
+            &mine,
+            "gemini",
+            gemini(
+                "write_file",
+                serde_json::json!({"file_path": "README.md", "content": "x"})
+            )
+        )["decision"],
+        "deny"
+    );
 
     let codex = |input: serde_json::Value| serde_json::json!({"session_id": "c", "cwd": cwd, "hook_event_name": "PreToolUse", "tool_name": "shell", "tool_input": input});
-    assert_eq!(decision(&hook(&mine, "codex", codex(serde_json::json!({"command": ["bash", "-lc", "git status"]})))), "allow");
-    assert_eq!(decision(&hook(&mine, "codex", codex(serde_json::json!({"command": ["git", "push", "--force"]})))), "deny");
+    assert_eq!(
+        decision(&hook(
+            &mine,
+            "codex",
+            codex(serde_json::json!({"command": ["bash", "-lc", "git status"]}))
+        )),
+        "allow"
+    );
+    assert_eq!(
+        decision(&hook(
+            &mine,
+            "codex",
+            codex(serde_json::json!({"command": ["git", "push", "--force"]}))
+        )),
+        "deny"
+    );
     let patch = serde_json::json!({"cwd": cwd, "hook_event_name": "PreToolUse", "tool_name": "apply_patch", "tool_input": {"input": "*** Begin Patch\n*** Update File: docs/guide.md\n@@\n-a\n+b\n*** End Patch\n"}});
     assert_eq!(decision(&hook(&mine, "codex", patch)), "deny");
 }
@@ -128,7 +262,14 @@ fn git_aliases_from_the_repository_are_seen_through() {
     let (repo, mine, _) = corpus_repo();
     repo.git(&["config", "alias.nuke", "reset --hard"]);
     repo.git(&["config", "alias.st", "status"]);
-    let code = |cmd: &str| paddock_in(&mine).args(["check", "-c", cmd]).output().expect("runs").status.code();
+    let code = |cmd: &str| {
+        paddock_in(&mine)
+            .args(["check", "-c", cmd])
+            .output()
+            .expect("runs")
+            .status
+            .code()
+    };
     assert_eq!(code("git nuke"), Some(1));
     assert_eq!(code("git st"), Some(0));
 }

@@ -45,22 +45,43 @@ impl Run {
         String::from_utf8_lossy(&self.output.stderr).into_owned()
     }
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.output.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout(), self.stderr()))
+        serde_json::from_slice(&self.output.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout(),
+                self.stderr()
+            )
+        })
     }
     #[track_caller]
     pub fn ok(self) -> Run {
-        assert_eq!(self.code(), 0, "expected success\nstdout:\n{}\nstderr:\n{}", self.stdout(), self.stderr());
+        assert_eq!(
+            self.code(),
+            0,
+            "expected success\nstdout:\n{}\nstderr:\n{}",
+            self.stdout(),
+            self.stderr()
+        );
         self
     }
     #[track_caller]
     pub fn fails(self, code: i32) -> Run {
-        assert_eq!(self.code(), code, "expected exit {code}\nstdout:\n{}\nstderr:\n{}", self.stdout(), self.stderr());
+        assert_eq!(
+            self.code(),
+            code,
+            "expected exit {code}\nstdout:\n{}\nstderr:\n{}",
+            self.stdout(),
+            self.stderr()
+        );
         self
     }
     #[track_caller]
     pub fn stderr_has(self, text: &str) -> Run {
-        assert!(self.stderr().contains(text), "stderr lacks {text:?}:\n{}", self.stderr());
+        assert!(
+            self.stderr().contains(text),
+            "stderr lacks {text:?}:\n{}",
+            self.stderr()
+        );
         self
     }
 }
@@ -69,7 +90,10 @@ impl TestRepo {
     /// A repository with `src/`, `tests/`, `docs/`, `README.md`, `Cargo.toml` and the
     /// governance dir, one commit on `main`.
     pub fn new() -> TestRepo {
-        let tmp = tempfile::Builder::new().prefix("paddock-e2e-").tempdir().expect("temp dir");
+        let tmp = tempfile::Builder::new()
+            .prefix("paddock-e2e-")
+            .tempdir()
+            .expect("temp dir");
         let root = tmp.path().join("repo");
         std::fs::create_dir_all(&root).expect("mkdir");
         let root = root.canonicalize().expect("canonical");
@@ -103,9 +127,17 @@ impl TestRepo {
 
     /// Runs git in `dir` and returns stdout; panics on failure.
     pub fn git_in(&self, dir: &Path, args: &[&str]) -> String {
-        let output = hermetic(Command::new("git").arg("-C").arg(dir).args(args)).output().expect("git runs");
-        assert!(output.status.success(), "git {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
-        String::from_utf8_lossy(&output.stdout).trim_end().to_owned()
+        let output = hermetic(Command::new("git").arg("-C").arg(dir).args(args))
+            .output()
+            .expect("git runs");
+        assert!(
+            output.status.success(),
+            "git {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout)
+            .trim_end()
+            .to_owned()
     }
 
     pub fn git(&self, args: &[&str]) -> String {
@@ -114,12 +146,11 @@ impl TestRepo {
 
     /// Whether a git command succeeds (for ref existence and the like).
     pub fn git_ok(&self, args: &[&str]) -> bool {
-        hermetic(Command::new("git").arg("-C").arg(&self.root).args(args)).output().expect("git runs").status.success()
-    }
-
-    /// A `paddock` command running in the repository root.
-    pub fn cmd(&self) -> Command {
-        paddock_in(&self.root)
+        hermetic(Command::new("git").arg("-C").arg(&self.root).args(args))
+            .output()
+            .expect("git runs")
+            .status
+            .success()
     }
 
     pub fn paddock(&self, args: &[&str]) -> Run {
@@ -127,7 +158,9 @@ impl TestRepo {
     }
 
     pub fn paddock_in(&self, dir: &Path, args: &[&str]) -> Run {
-        Run { output: paddock_in(dir).args(args).output().expect("paddock runs") }
+        Run {
+            output: paddock_in(dir).args(args).output().expect("paddock runs"),
+        }
     }
 
     /// Starts a worktree session and returns its JSON.
@@ -148,7 +181,12 @@ impl TestRepo {
             .map(|entries| {
                 entries
                     .flatten()
-                    .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).expect("read")))
+                    .map(|e| {
+                        (
+                            e.file_name().to_string_lossy().into_owned(),
+                            std::fs::read(e.path()).expect("read"),
+                        )
+                    })
                     .collect()
             })
             .unwrap_or_default();

@@ -10,7 +10,10 @@ fn guarded() -> (TestRepo, PathBuf) {
     let repo = TestRepo::new();
     repo.paddock(&["init"]).ok();
     let json = repo.start("a", &["src/**"]);
-    (repo, PathBuf::from(json["worktree"].as_str().expect("worktree")))
+    (
+        repo,
+        PathBuf::from(json["worktree"].as_str().expect("worktree")),
+    )
 }
 
 /// Runs git in `dir` and returns (success, stderr).
@@ -21,7 +24,10 @@ fn git(dir: &std::path::Path, args: &[&str], envs: &[(&str, &str)]) -> (bool, St
         cmd.env(k, v);
     }
     let out = cmd.output().expect("git runs");
-    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn write(dir: &std::path::Path, rel: &str, text: &str) {
@@ -31,7 +37,10 @@ fn write(dir: &std::path::Path, rel: &str, text: &str) {
 }
 
 fn state(repo: &TestRepo, id: &str) -> String {
-    repo.paddock(&["session", "show", id, "--json"]).ok().json()["state"].as_str().expect("state").to_owned()
+    repo.paddock(&["session", "show", id, "--json"]).ok().json()["state"]
+        .as_str()
+        .expect("state")
+        .to_owned()
 }
 
 #[test]
@@ -47,8 +56,15 @@ fn in_scope_commits_work_and_out_of_scope_ones_are_refused() {
     assert!(git(&wt, &["add", "docs/guide.md"], &[]).0);
     let (ok, err) = git(&wt, &["commit", "-q", "-m", "out of scope"], &[]);
     assert!(!ok);
-    assert!(err.contains("docs/guide.md") && err.contains("fs.write.outside-scope"), "{err}");
-    assert_eq!(repo.git_in(&wt, &["rev-parse", "HEAD"]), tip, "nothing committed");
+    assert!(
+        err.contains("docs/guide.md") && err.contains("fs.write.outside-scope"),
+        "{err}"
+    );
+    assert_eq!(
+        repo.git_in(&wt, &["rev-parse", "HEAD"]),
+        tip,
+        "nothing committed"
+    );
     assert_eq!(state(&repo, "a"), "blocked");
     // BLOCKED: even an in-scope commit waits for an operator.
     assert!(git(&wt, &["reset", "-q", "docs/guide.md"], &[]).0);
@@ -57,8 +73,11 @@ fn in_scope_commits_work_and_out_of_scope_ones_are_refused() {
     let (ok, err) = git(&wt, &["commit", "-q", "-m", "while blocked"], &[]);
     assert!(!ok && err.contains("BLOCKED"), "{err}");
     // An approval from inside the session is refused; the operator's works.
-    repo.paddock_in(&wt, &["session", "unblock", "a", "--reason", "self"]).fails(1).stderr_has("inside a session");
-    repo.paddock(&["session", "unblock", "a", "--reason", "reviewed"]).ok();
+    repo.paddock_in(&wt, &["session", "unblock", "a", "--reason", "self"])
+        .fails(1)
+        .stderr_has("inside a session");
+    repo.paddock(&["session", "unblock", "a", "--reason", "reviewed"])
+        .ok();
     assert_eq!(state(&repo, "a"), "active");
     let (ok, err) = git(&wt, &["commit", "-q", "-m", "after unblock"], &[]);
     assert!(ok, "{err}");
@@ -79,7 +98,11 @@ fn no_verify_is_still_refused_by_reference_transaction() {
 fn governance_changes_are_refused_even_in_scope() {
     let repo = TestRepo::new();
     repo.paddock(&["init"]).ok();
-    let wt = PathBuf::from(repo.start("g", &[".handshake/**"])["worktree"].as_str().expect("w"));
+    let wt = PathBuf::from(
+        repo.start("g", &[".handshake/**"])["worktree"]
+            .as_str()
+            .expect("w"),
+    );
     write(&wt, ".handshake/gov/rules.md", "rewritten\n");
     let (ok, err) = git(&wt, &["commit", "-q", "-am", "gov"], &[]);
     assert!(!ok && err.contains("fs.write.protected"), "{err}");
@@ -90,11 +113,19 @@ fn governance_changes_are_refused_even_in_scope() {
 #[test]
 fn another_sessions_branch_and_worktree_are_off_limits() {
     let (repo, wt_a) = guarded();
-    let wt_b = PathBuf::from(repo.start("b", &["docs/**"])["worktree"].as_str().expect("w"));
+    let wt_b = PathBuf::from(
+        repo.start("b", &["docs/**"])["worktree"]
+            .as_str()
+            .expect("w"),
+    );
     // `git -C` into b's worktree, acting as a.
     write(&wt_b, "docs/x.md", "x\n");
     assert!(git(&wt_b, &["add", "docs/x.md"], &[]).0);
-    let (ok, err) = git(&wt_b, &["commit", "-q", "-m", "as a"], &[("PADDOCK_SESSION", "a")]);
+    let (ok, err) = git(
+        &wt_b,
+        &["commit", "-q", "-m", "as a"],
+        &[("PADDOCK_SESSION", "a")],
+    );
     assert!(!ok && err.contains("session.cross-access"), "{err}");
     // Moving b's branch from a's worktree.
     let (ok, err) = git(&wt_a, &["update-ref", "refs/heads/paddock/b", "HEAD"], &[]);
@@ -113,7 +144,10 @@ fn commit_with_paths_uses_the_temporary_index() {
     // Only src/lib.rs goes into this commit: allowed although docs/ is staged.
     let (ok, err) = git(&wt, &["commit", "-q", "-m", "only src", "src/lib.rs"], &[]);
     assert!(ok, "{err}");
-    assert_eq!(repo.git_in(&wt, &["show", "--name-only", "--format=", "HEAD"]), "src/lib.rs");
+    assert_eq!(
+        repo.git_in(&wt, &["show", "--name-only", "--format=", "HEAD"]),
+        "src/lib.rs"
+    );
     // And committing the docs path alone is refused.
     let (ok, err) = git(&wt, &["commit", "-q", "-m", "docs", "docs/guide.md"], &[]);
     assert!(!ok && err.contains("docs/guide.md"), "{err}");
@@ -139,11 +173,19 @@ fn merges_rebases_and_cherry_picks_of_out_of_scope_changes_are_refused() {
         let _ = git(&wt, &["cherry-pick", "--abort"], &[]);
         let _ = git(&wt, &["merge", "--abort"], &[]);
         let _ = git(&wt, &["rebase", "--abort"], &[]);
-        assert!(git(&wt, &["reset", "-q", "--hard", "HEAD"], &[]).0, "cleanup");
+        assert!(
+            git(&wt, &["reset", "-q", "--hard", "HEAD"], &[]).0,
+            "cleanup"
+        );
         // The branch never moved (a refused rebase may leave HEAD detached on its work).
-        assert_eq!(repo.git(&["rev-parse", "refs/heads/paddock/a"]), tip, "{args:?}");
+        assert_eq!(
+            repo.git(&["rev-parse", "refs/heads/paddock/a"]),
+            tip,
+            "{args:?}"
+        );
         let _ = git(&wt, &["switch", "-q", "paddock/a"], &[]);
-        repo.paddock(&["session", "unblock", "a", "--reason", "test"]).ok();
+        repo.paddock(&["session", "unblock", "a", "--reason", "test"])
+            .ok();
     }
 }
 
@@ -153,19 +195,34 @@ fn an_existing_hook_runs_first_and_uninstall_restores_it() {
     let hook = repo.root.join(".git/hooks/pre-commit");
     let original = "#!/bin/sh\n# the user's own hook\n[ -e .block ] && { echo user-hook-said-no >&2; exit 7; }\nexit 0\n";
     std::fs::write(&hook, original).expect("write");
-    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
     repo.paddock(&["init"]).ok();
     repo.paddock(&["init"]).ok(); // idempotent: the shim is not kept as legacy of itself
-    assert_eq!(std::fs::read_to_string(repo.root.join(".git/hooks/pre-commit.legacy")).expect("legacy"), original);
+    assert_eq!(
+        std::fs::read_to_string(repo.root.join(".git/hooks/pre-commit.legacy")).expect("legacy"),
+        original
+    );
     let check = repo.paddock(&["init", "--check", "--json"]).ok().json();
-    assert!(check["hooks"].as_array().expect("hooks").iter().all(|h| h["state"] == "installed"), "{check}");
+    assert!(
+        check["hooks"]
+            .as_array()
+            .expect("hooks")
+            .iter()
+            .all(|h| h["state"] == "installed"),
+        "{check}"
+    );
 
     repo.write(".block", "");
     repo.write("src/lib.rs", "changed\n");
     let (ok, err) = git(&repo.root, &["commit", "-q", "-am", "x"], &[]);
     assert!(!ok && err.contains("user-hook-said-no"), "{err}");
     std::fs::remove_file(repo.root.join(".block")).expect("rm");
-    let (ok, err) = git(&repo.root, &["commit", "-q", "-am", "ordinary commit on main"], &[]);
+    let (ok, err) = git(
+        &repo.root,
+        &["commit", "-q", "-am", "ordinary commit on main"],
+        &[],
+    );
     assert!(ok, "the main worktree's ordinary commits work: {err}");
 
     repo.paddock(&["init", "--uninstall"]).ok();
@@ -184,13 +241,21 @@ fn people_cannot_rewrite_or_delete_the_target_branch() {
     repo.git(&["commit", "-q", "-am", "one"]);
     let (ok, err) = git(&repo.root, &["reset", "-q", "--hard", "HEAD~1"], &[]);
     assert!(!ok && err.contains("rewrites the history"), "{err}");
-    let (ok, err) = git(&repo.root, &["commit", "-q", "--amend", "--allow-empty", "-m", "amended"], &[]);
+    let (ok, err) = git(
+        &repo.root,
+        &["commit", "-q", "--amend", "--allow-empty", "-m", "amended"],
+        &[],
+    );
     assert!(!ok && err.contains("rewrites the history"), "{err}");
     // Protected paths are refused for people too (a person may override with --no-verify).
     repo.write(".handshake/gov/rules.md", "edited\n");
     let (ok, err) = git(&repo.root, &["commit", "-q", "-am", "gov"], &[]);
     assert!(!ok && err.contains("fs.write.protected"), "{err}");
-    let (ok, err) = git(&repo.root, &["commit", "-q", "--no-verify", "-am", "gov by an operator"], &[]);
+    let (ok, err) = git(
+        &repo.root,
+        &["commit", "-q", "--no-verify", "-am", "gov by an operator"],
+        &[],
+    );
     assert!(ok, "{err}");
 }
 
@@ -207,7 +272,11 @@ fn force_pushes_and_remote_deletions_are_refused() {
     repo.git(&["push", "-q", "origin", "side"]);
     repo.git(&["reset", "-q", "--hard", "HEAD~1"]);
     repo.git(&["commit", "-q", "--allow-empty", "-m", "diverged"]);
-    let (ok, err) = git(&repo.root, &["push", "-q", "--force", "origin", "side"], &[]);
+    let (ok, err) = git(
+        &repo.root,
+        &["push", "-q", "--force", "origin", "side"],
+        &[],
+    );
     assert!(!ok && err.contains("git.push.force"), "{err}");
     let (ok, err) = git(&repo.root, &["push", "-q", "origin", ":side"], &[]);
     assert!(!ok && err.contains("git.push.delete"), "{err}");

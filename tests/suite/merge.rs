@@ -14,8 +14,14 @@ fn commit(dir: &Path, file: &str, text: &str, message: &str) {
     std::fs::create_dir_all(path.parent().expect("p")).expect("mkdir");
     std::fs::write(&path, text).expect("write");
     for args in [vec!["add", file], vec!["commit", "-q", "-m", message]] {
-        let out = hermetic(Command::new("git").arg("-C").arg(dir).args(&args)).output().expect("git");
-        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = hermetic(Command::new("git").arg("-C").arg(dir).args(&args))
+            .output()
+            .expect("git");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
@@ -30,7 +36,10 @@ fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
             if path.is_dir() {
                 walk(&path, base, out);
             } else {
-                out.push((path.strip_prefix(base).expect("prefix").to_owned(), std::fs::read(&path).expect("read")));
+                out.push((
+                    path.strip_prefix(base).expect("prefix").to_owned(),
+                    std::fs::read(&path).expect("read"),
+                ));
             }
         }
     }
@@ -50,27 +59,52 @@ fn disjoint_sessions_finish_and_merge_in_either_order() {
         commit(&a, "src/lib.rs", "pub fn f() { /* a */ }\n", "a work");
         commit(&b, "docs/guide.md", "# guide, by b\n", "b work");
         for id in order {
-            let out = repo.paddock(&["session", "finish", id, "--json"]).ok().json();
+            let out = repo
+                .paddock(&["session", "finish", id, "--json"])
+                .ok()
+                .json();
             let dir = PathBuf::from(out["artifact"].as_str().expect("artifact"));
             assert!(dir.join("change.patch").is_file() && dir.join("provenance.yaml").is_file());
             assert_eq!(out["provenance"]["session"], id);
             assert_eq!(out["provenance"]["scope_check"], "passed");
             assert_eq!(out["provenance"]["files"].as_array().map(Vec::len), Some(1));
-            assert_eq!(out["provenance"]["patch_blake3"].as_str().map(str::len), Some(64));
-            assert_eq!(out["provenance"]["patch_id"].as_str().map(str::len), Some(40));
+            assert_eq!(
+                out["provenance"]["patch_blake3"].as_str().map(str::len),
+                Some(64)
+            );
+            assert_eq!(
+                out["provenance"]["patch_id"].as_str().map(str::len),
+                Some(40)
+            );
         }
         for id in order {
             let out = repo.paddock(&["merge", id, "--json"]).ok().json();
             assert_eq!(out["session"]["state"], "merged");
             assert_eq!(out["merged"]["how"], "merge-commit");
-            assert_eq!(out["merged"]["archive_ref"], format!("refs/paddock/archive/{id}"));
+            assert_eq!(
+                out["merged"]["archive_ref"],
+                format!("refs/paddock/archive/{id}")
+            );
         }
-        assert_eq!(std::fs::read_to_string(repo.path("src/lib.rs")).expect("r"), "pub fn f() { /* a */ }\n");
-        assert_eq!(std::fs::read_to_string(repo.path("docs/guide.md")).expect("r"), "# guide, by b\n");
-        assert_eq!(repo.git(&["status", "--porcelain"]), "", "the main worktree follows the target");
+        assert_eq!(
+            std::fs::read_to_string(repo.path("src/lib.rs")).expect("r"),
+            "pub fn f() { /* a */ }\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(repo.path("docs/guide.md")).expect("r"),
+            "# guide, by b\n"
+        );
+        assert_eq!(
+            repo.git(&["status", "--porcelain"]),
+            "",
+            "the main worktree follows the target"
+        );
         assert!(!a.exists() && !b.exists());
         let log = repo.git(&["log", "--format=%s", "main"]);
-        assert!(log.contains("paddock: merge session a") && log.contains("paddock: merge session b"), "{log}");
+        assert!(
+            log.contains("paddock: merge session a") && log.contains("paddock: merge session b"),
+            "{log}"
+        );
     }
 }
 
@@ -81,12 +115,23 @@ fn the_artifact_patch_applies_with_git_am() {
     commit(&a, "src/lib.rs", "changed\n", "text");
     std::fs::write(a.join("src/blob.bin"), [0u8, 159, 146, 150, 255]).expect("w");
     commit(&a, "src/blob.bin", "\0\u{9f}binary\u{ff}", "binary");
-    let out = repo.paddock(&["session", "finish", "a", "--json"]).ok().json();
+    let out = repo
+        .paddock(&["session", "finish", "a", "--json"])
+        .ok()
+        .json();
     let patch = PathBuf::from(out["artifact"].as_str().expect("a")).join("change.patch");
     let clone = repo.tmp.path().join("clone");
-    repo.git(&["clone", "-q", repo.root.to_str().expect("utf8"), clone.to_str().expect("utf8")]);
+    repo.git(&[
+        "clone",
+        "-q",
+        repo.root.to_str().expect("utf8"),
+        clone.to_str().expect("utf8"),
+    ]);
     repo.git_in(&clone, &["am", "-q", patch.to_str().expect("utf8")]);
-    assert_eq!(std::fs::read(clone.join("src/blob.bin")).expect("r"), "\0\u{9f}binary\u{ff}".as_bytes());
+    assert_eq!(
+        std::fs::read(clone.join("src/blob.bin")).expect("r"),
+        "\0\u{9f}binary\u{ff}".as_bytes()
+    );
 }
 
 #[test]
@@ -110,18 +155,38 @@ fn a_conflicting_merge_changes_nothing_and_blocks() {
     let conflict = &out["report"]["conflicts"][0];
     assert_eq!(conflict["path"], "src/lib.rs");
     assert_eq!(conflict["kind"], "content");
-    assert!(conflict["base"].is_string() && conflict["ours"].is_string() && conflict["theirs"].is_string());
-    assert!(conflict["ours_changed_by"].as_str().is_some_and(|s| s.contains("person edit")), "{conflict}");
-    assert!(run.stderr().contains("src/lib.rs (content)"), "{}", run.stderr());
+    assert!(
+        conflict["base"].is_string()
+            && conflict["ours"].is_string()
+            && conflict["theirs"].is_string()
+    );
+    assert!(
+        conflict["ours_changed_by"]
+            .as_str()
+            .is_some_and(|s| s.contains("person edit")),
+        "{conflict}"
+    );
+    assert!(
+        run.stderr().contains("src/lib.rs (content)"),
+        "{}",
+        run.stderr()
+    );
     assert!(PathBuf::from(out["report_file"].as_str().expect("f")).is_file());
 
     assert_eq!(repo.git(&["rev-parse", "main"]), main_before);
     assert_eq!(repo.git(&["rev-parse", "paddock/a"]), branch_before);
     assert_eq!(snapshot(&repo.root), main_tree);
     assert_eq!(snapshot(&a), session_tree);
-    let show = repo.paddock(&["session", "show", "a", "--json"]).ok().json();
+    let show = repo
+        .paddock(&["session", "show", "a", "--json"])
+        .ok()
+        .json();
     assert_eq!(show["state"], "blocked");
-    assert!(show["blocked_reason"].as_str().is_some_and(|r| r.contains("conflict")));
+    assert!(
+        show["blocked_reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("conflict"))
+    );
     // Blocked: merging again is refused until an operator clears it.
     repo.paddock(&["merge", "a"]).fails(1).stderr_has("blocked");
 }
@@ -132,14 +197,30 @@ fn out_of_scope_work_committed_without_hooks_is_refused_at_finish() {
     repo.paddock(&["init"]).ok();
     let a = worktree(&repo.start("a", &["src/**"]));
     std::fs::write(a.join("README.md"), "sneaked in\n").expect("w");
-    let out = hermetic(Command::new("git").arg("-C").arg(&a).args(["-c", "core.hooksPath=/dev/null", "commit", "-q", "-am", "no hooks"]))
-        .output()
-        .expect("git");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = hermetic(Command::new("git").arg("-C").arg(&a).args([
+        "-c",
+        "core.hooksPath=/dev/null",
+        "commit",
+        "-q",
+        "-am",
+        "no hooks",
+    ]))
+    .output()
+    .expect("git");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let run = repo.paddock(&["session", "finish", "a", "--json"]).fails(1);
     assert_eq!(run.json()["error"]["kind"], "out-of-scope");
     assert!(run.stderr().contains("README.md"));
-    assert_eq!(repo.paddock(&["session", "show", "a", "--json"]).ok().json()["state"], "blocked");
+    assert_eq!(
+        repo.paddock(&["session", "show", "a", "--json"])
+            .ok()
+            .json()["state"],
+        "blocked"
+    );
     assert!(!repo.state_dir().join("artifacts/a/change.patch").exists());
 }
 
@@ -152,13 +233,20 @@ fn finish_refuses_uncommitted_work_unless_asked_to_commit_it() {
     let run = repo.paddock(&["session", "finish", "a", "--json"]).fails(1);
     assert_eq!(run.json()["error"]["kind"], "uncommitted");
     assert!(run.stderr().contains("src/new.rs"));
-    repo.paddock(&["merge", "a"]).fails(1).stderr_has("finish it first");
-    let out = repo.paddock(&["session", "finish", "a", "--commit-all", "--json"]).ok().json();
+    repo.paddock(&["merge", "a"])
+        .fails(1)
+        .stderr_has("finish it first");
+    let out = repo
+        .paddock(&["session", "finish", "a", "--commit-all", "--json"])
+        .ok()
+        .json();
     assert_eq!(out["provenance"]["files"][0]["path"], "src/new.rs");
     assert_eq!(out["provenance"]["files"][0]["status"], "A");
     // A commit after finishing makes the artifact stale.
     commit(&a, "src/later.rs", "later\n", "after finish");
-    repo.paddock(&["merge", "a"]).fails(1).stderr_has("finish a` again");
+    repo.paddock(&["merge", "a"])
+        .fails(1)
+        .stderr_has("finish a` again");
     repo.paddock(&["session", "finish", "a"]).ok();
     repo.paddock(&["merge", "a"]).ok();
     assert!(repo.path("src/later.rs").is_file());
@@ -176,5 +264,9 @@ fn status_shows_live_sessions_with_ahead_and_behind() {
     assert_eq!(rows[0]["ahead"], 1);
     assert_eq!(rows[0]["behind"], 1);
     let human = repo.paddock(&["status"]).ok();
-    assert!(human.stdout().contains("1 ahead, 1 behind main"), "{}", human.stdout());
+    assert!(
+        human.stdout().contains("1 ahead, 1 behind main"),
+        "{}",
+        human.stdout()
+    );
 }

@@ -1,9 +1,9 @@
 mod approvals;
 mod check;
 mod harness;
+mod hooks;
 mod install;
 mod ledger;
-mod hooks;
 mod merge;
 mod policy;
 mod sessions;

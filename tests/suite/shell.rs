@@ -12,21 +12,41 @@ fn sh(dir: &Path, cmd: &str) -> std::process::Output {
 }
 
 fn session_state(repo: &TestRepo, id: &str) -> String {
-    repo.paddock(&["session", "show", id, "--json"]).ok().json()["state"].as_str().expect("state").to_owned()
+    repo.paddock(&["session", "show", id, "--json"]).ok().json()["state"]
+        .as_str()
+        .expect("state")
+        .to_owned()
 }
 
 #[test]
 fn allowed_commands_run_and_pass_their_exit_code_through() {
     let repo = TestRepo::new();
     repo.paddock(&["init"]).ok();
-    let wt = PathBuf::from(repo.start("a", &["src/**"])["worktree"].as_str().expect("w"));
-    let out = sh(&wt, "echo hello > src/hello.txt && cat src/hello.txt && exit 7");
-    assert_eq!(out.status.code(), Some(7), "{}", String::from_utf8_lossy(&out.stderr));
+    let wt = PathBuf::from(
+        repo.start("a", &["src/**"])["worktree"]
+            .as_str()
+            .expect("w"),
+    );
+    let out = sh(
+        &wt,
+        "echo hello > src/hello.txt && cat src/hello.txt && exit 7",
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(7),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "hello\n");
     // -lc, as agents call it, and a script on stdin.
     let mut c = Command::new(env!("CARGO_BIN_EXE_paddock-sh"));
-    hermetic(&mut c).current_dir(&wt).args(["-lc", "echo login"]);
-    assert_eq!(String::from_utf8_lossy(&c.output().expect("runs").stdout), "login\n");
+    hermetic(&mut c)
+        .current_dir(&wt)
+        .args(["-lc", "echo login"]);
+    assert_eq!(
+        String::from_utf8_lossy(&c.output().expect("runs").stdout),
+        "login\n"
+    );
     assert_eq!(session_state(&repo, "a"), "active");
 }
 
@@ -34,16 +54,30 @@ fn allowed_commands_run_and_pass_their_exit_code_through() {
 fn refused_commands_exit_126_are_recorded_and_block_the_session() {
     let repo = TestRepo::new();
     repo.paddock(&["init"]).ok();
-    let wt = PathBuf::from(repo.start("a", &["src/**"])["worktree"].as_str().expect("w"));
+    let wt = PathBuf::from(
+        repo.start("a", &["src/**"])["worktree"]
+            .as_str()
+            .expect("w"),
+    );
     let before = std::fs::read(wt.join("docs/guide.md")).expect("r");
     let out = sh(&wt, "echo x > docs/guide.md");
     assert_eq!(out.status.code(), Some(126));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("refused") && err.contains("fs.write.outside-scope"), "{err}");
+    assert!(
+        err.contains("refused") && err.contains("fs.write.outside-scope"),
+        "{err}"
+    );
     assert_eq!(std::fs::read(wt.join("docs/guide.md")).expect("r"), before);
     assert_eq!(session_state(&repo, "a"), "blocked");
-    let denies = repo.paddock(&["ledger", "show", "--kind", "deny.command", "--json"]).ok().json();
-    assert_eq!(denies.as_array().map(Vec::len), Some(1), "recorded once: {denies}");
+    let denies = repo
+        .paddock(&["ledger", "show", "--kind", "deny.command", "--json"])
+        .ok()
+        .json();
+    assert_eq!(
+        denies.as_array().map(Vec::len),
+        Some(1),
+        "recorded once: {denies}"
+    );
     assert_eq!(denies[0]["session"], "a");
 }
 
@@ -79,8 +113,16 @@ fn snapshot(paths: &[PathBuf]) -> Vec<Option<Vec<u8>>> {
 fn the_kernel_stops_writes_the_gate_cannot_see() {
     let repo = TestRepo::new();
     repo.paddock(&["init"]).ok();
-    let wt = PathBuf::from(repo.start("a", &["src/**"])["worktree"].as_str().expect("w"));
-    let other = PathBuf::from(repo.start("b", &["docs/**"])["worktree"].as_str().expect("w"));
+    let wt = PathBuf::from(
+        repo.start("a", &["src/**"])["worktree"]
+            .as_str()
+            .expect("w"),
+    );
+    let other = PathBuf::from(
+        repo.start("b", &["docs/**"])["worktree"]
+            .as_str()
+            .expect("w"),
+    );
     repo.git(&["branch", "-q", "side"]);
     let common = repo.root.join(".git");
     let object = {
@@ -104,19 +146,41 @@ fn the_kernel_stops_writes_the_gate_cannot_see() {
     ];
     let paths: Vec<PathBuf> = targets.iter().map(|(_, p)| p.clone()).collect();
     for p in &paths {
-        assert!(p.exists(), "{} must exist for the test to mean anything", p.display());
+        assert!(
+            p.exists(),
+            "{} must exist for the test to mean anything",
+            p.display()
+        );
     }
     let before = snapshot(&paths);
     std::fs::write(wt.join("src/attack.py"), ATTACK).expect("w");
     // The attack reports inside the scope, the one place it may write.
     let results_file = wt.join("src/results.json");
-    let arg = serde_json::to_string(&targets.iter().map(|(n, p)| (n.to_string(), p.display().to_string())).collect::<std::collections::BTreeMap<_, _>>()).expect("json");
+    let arg = serde_json::to_string(
+        &targets
+            .iter()
+            .map(|(n, p)| (n.to_string(), p.display().to_string()))
+            .collect::<std::collections::BTreeMap<_, _>>(),
+    )
+    .expect("json");
     let mut c = Command::new(env!("CARGO_BIN_EXE_paddock-sh"));
-    hermetic(&mut c).current_dir(&wt).env("PADDOCK_TEST_RESULTS", &results_file).args(["-c", &format!("python3 src/attack.py '{arg}'")]);
+    hermetic(&mut c)
+        .current_dir(&wt)
+        .env("PADDOCK_TEST_RESULTS", &results_file)
+        .args(["-c", &format!("python3 src/attack.py '{arg}'")]);
     let out = c.output().expect("runs");
-    assert!(results_file.exists(), "the attack ran: {}", String::from_utf8_lossy(&out.stderr));
-    let results: std::collections::BTreeMap<String, String> = serde_json::from_slice(&std::fs::read(&results_file).expect("r")).expect("json");
-    let succeeded: Vec<&String> = results.iter().filter(|(_, r)| r.as_str() == "succeeded").map(|(n, _)| n).collect();
+    assert!(
+        results_file.exists(),
+        "the attack ran: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let results: std::collections::BTreeMap<String, String> =
+        serde_json::from_slice(&std::fs::read(&results_file).expect("r")).expect("json");
+    let succeeded: Vec<&String> = results
+        .iter()
+        .filter(|(_, r)| r.as_str() == "succeeded")
+        .map(|(n, _)| n)
+        .collect();
     assert!(succeeded.is_empty(), "writes got through: {succeeded:?}");
     assert_eq!(snapshot(&paths), before, "every target byte-identical");
 }
@@ -125,52 +189,125 @@ fn the_kernel_stops_writes_the_gate_cannot_see() {
 fn a_confined_session_works_normally_inside_its_scope() {
     let repo = TestRepo::new();
     repo.paddock(&["init"]).ok();
-    let wt = PathBuf::from(repo.start("a", &["src/**"])["worktree"].as_str().expect("w"));
-    let other = PathBuf::from(repo.start("b", &["docs/**"])["worktree"].as_str().expect("w"));
-    let out = sh(&wt, "echo new > src/new.rs && mkdir -p src/deep/er && echo t > /var/tmp/paddock-e2e-ok.txt && mkdir -p target && echo o > target/out && git add src/new.rs && git commit -q -m 'in scope'");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let wt = PathBuf::from(
+        repo.start("a", &["src/**"])["worktree"]
+            .as_str()
+            .expect("w"),
+    );
+    let other = PathBuf::from(
+        repo.start("b", &["docs/**"])["worktree"]
+            .as_str()
+            .expect("w"),
+    );
+    let out = sh(
+        &wt,
+        "echo new > src/new.rs && mkdir -p src/deep/er && echo t > /var/tmp/paddock-e2e-ok.txt && mkdir -p target && echo o > target/out && git add src/new.rs && git commit -q -m 'in scope'",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(repo.git(&["show", "paddock/a:src/new.rs"]), "new");
     // The commit's objects went to the session's own store and are visible from outside.
     assert!(repo.root.join(".git/paddock-objects/a").is_dir());
-    assert!(repo.git(&["log", "-1", "--format=%s", "paddock/a"]).contains("in scope"));
+    assert!(
+        repo.git(&["log", "-1", "--format=%s", "paddock/a"])
+            .contains("in scope")
+    );
     // The hooks inside the sandbox recorded the commit through the supervisor.
-    let commits = repo.paddock(&["ledger", "show", "--kind", "git.commit", "--json"]).ok().json();
+    let commits = repo
+        .paddock(&["ledger", "show", "--kind", "git.commit", "--json"])
+        .ok()
+        .json();
     assert_eq!(commits[0]["session"], "a", "{commits}");
     // Reading another session's worktree fails in the kernel too.
     std::fs::write(wt.join("src/peek.py"), format!("import os\ntry:\n    print(os.listdir({:?}))\nexcept Exception as e:\n    print('denied', e)\n", other.join("src").display())).expect("w");
     let out = sh(&wt, "python3 src/peek.py");
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("denied"), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("denied"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert_eq!(session_state(&repo, "a"), "active");
     // Finish and merge bring the session's objects into the shared store.
     // Scratch output (target/out) is not part of the work handed back; the helper script is.
-    let out = repo.paddock(&["session", "finish", "a", "--commit-all", "--json"]).ok().json();
-    let files: Vec<&str> = out["provenance"]["files"].as_array().expect("files").iter().map(|f| f["path"].as_str().expect("p")).collect();
-    assert!(files.contains(&"src/peek.py") && !files.iter().any(|f| f.starts_with("target/")), "{files:?}");
+    let out = repo
+        .paddock(&["session", "finish", "a", "--commit-all", "--json"])
+        .ok()
+        .json();
+    let files: Vec<&str> = out["provenance"]["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .map(|f| f["path"].as_str().expect("p"))
+        .collect();
+    assert!(
+        files.contains(&"src/peek.py") && !files.iter().any(|f| f.starts_with("target/")),
+        "{files:?}"
+    );
     repo.paddock(&["merge", "a"]).ok();
     assert!(!repo.root.join(".git/paddock-objects/a").exists());
-    assert_eq!(std::fs::read_to_string(repo.path("src/new.rs")).expect("merged"), "new\n");
+    assert_eq!(
+        std::fs::read_to_string(repo.path("src/new.rs")).expect("merged"),
+        "new\n"
+    );
 }
 
 #[test]
 fn degraded_kernels_do_what_the_policy_says() {
     let repo = TestRepo::new();
-    let wt = PathBuf::from(repo.start("a", &["src/**"])["worktree"].as_str().expect("w"));
+    let wt = PathBuf::from(
+        repo.start("a", &["src/**"])["worktree"]
+            .as_str()
+            .expect("w"),
+    );
     let run = |simulate: &str| {
         let mut c = Command::new(env!("CARGO_BIN_EXE_paddock-sh"));
-        hermetic(&mut c).current_dir(&wt).env("PADDOCK_SANDBOX_SIMULATE", simulate).args(["-c", "echo ran > src/ran.txt"]);
+        hermetic(&mut c)
+            .current_dir(&wt)
+            .env("PADDOCK_SANDBOX_SIMULATE", simulate)
+            .args(["-c", "echo ran > src/ran.txt"]);
         c.output().expect("runs")
     };
     // No namespaces: Landlock only is allowed by the default policy (require: landlock), and said.
     let out = run("no-userns");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("landlock"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("landlock"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // No Landlock: refused, nothing ran.
     std::fs::remove_file(wt.join("src/ran.txt")).expect("rm");
     let out = run("no-landlock");
-    assert_eq!(out.status.code(), Some(125), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(125),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(!wt.join("src/ran.txt").exists());
     // An operator's degraded-mode approval lets exactly this session run without Landlock.
-    repo.paddock(&["approve", "degraded", "--session", "a", "--level", "none", "--reason", "old kernel"]).ok();
+    repo.paddock(&[
+        "approve",
+        "degraded",
+        "--session",
+        "a",
+        "--level",
+        "none",
+        "--reason",
+        "old kernel",
+    ])
+    .ok();
     let out = run("no-landlock");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

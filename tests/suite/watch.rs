@@ -19,7 +19,11 @@ impl Drop for Kill {
 #[test]
 fn the_watcher_records_out_of_scope_changes_and_blocks_the_session() {
     let repo = TestRepo::new();
-    let wt = PathBuf::from(repo.start("a", &["src/**"])["worktree"].as_str().expect("w"));
+    let wt = PathBuf::from(
+        repo.start("a", &["src/**"])["worktree"]
+            .as_str()
+            .expect("w"),
+    );
     let mut child = paddock_in(&repo.root)
         .args(["watch", "--session", "a", "--json"])
         .stdout(Stdio::piped())
@@ -50,7 +54,15 @@ fn the_watcher_records_out_of_scope_changes_and_blocks_the_session() {
     }
     assert!(seen.iter().any(|p| p == "docs/deep/er/leak.md"), "{seen:?}");
     assert!(!seen.iter().any(|p| p.starts_with("src/")), "{seen:?}");
-    let show = repo.paddock(&["session", "show", "a", "--json"]).ok().json();
+    let show = repo
+        .paddock(&["session", "show", "a", "--json"])
+        .ok()
+        .json();
     assert_eq!(show["state"], "blocked");
-    assert!(show["blocked_reason"].as_str().is_some_and(|r| r.contains("leak.md")), "{show}");
+    assert!(
+        show["blocked_reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("leak.md")),
+        "{show}"
+    );
 }

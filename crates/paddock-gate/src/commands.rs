@@ -347,10 +347,10 @@ impl Walker<'_> {
                     s('T', No), l("unzip-command", Req), l("out", Req),
                 ];
                 let p = opts::parse(&args, T, GNU);
-                if p.maybe("unzip-command") {
-                    if let Some(cmd) = p.value("unzip-command").cloned() {
-                        self.command_text_arg(st, &cmd);
-                    }
+                if p.maybe("unzip-command")
+                    && let Some(cmd) = p.value("unzip-command").cloned()
+                {
+                    self.command_text_arg(st, &cmd);
                 }
                 let ops = operands(&args, &p);
                 if let Some((archive, files)) = ops.split_first() {
@@ -387,17 +387,17 @@ impl Walker<'_> {
                     o('f', "force", No), o('T', "threads", Req), o('b', "blocksize", Req),
                 ];
                 let p = opts::parse(&args, T, GNU);
-                if let Some(out) = p.value("output") {
-                    if out.plain() != Some("-") {
-                        self.path(
-                            &st.cwd,
-                            out,
-                            Access::Write,
-                            false,
-                            true,
-                            &format!("`{program} -o` writes"),
-                        );
-                    }
+                if let Some(out) = p.value("output")
+                    && out.plain() != Some("-")
+                {
+                    self.path(
+                        &st.cwd,
+                        out,
+                        Access::Write,
+                        false,
+                        true,
+                        &format!("`{program} -o` writes"),
+                    );
                 }
                 let to_stdout =
                     p.flag("stdout") || p.flag("to-stdout") || p.flag("test") || p.flag("list");
@@ -1306,13 +1306,12 @@ impl Walker<'_> {
             }
             "xargs" | "parallel" => {
                 let input = Val::Dyn(Dyn::Input(format!("`{program}` (from its input)")));
-                if program == "parallel" {
-                    if let Some(pos) = rest
+                if program == "parallel"
+                    && let Some(pos) = rest
                         .iter()
                         .position(|a| matches!(a.plain(), Some(":::" | "::::" | ":::+" | "::::+")))
-                    {
-                        rest.truncate(pos);
-                    }
+                {
+                    rest.truncate(pos);
                 }
                 if rest.is_empty() {
                     return;
@@ -1465,9 +1464,10 @@ impl Walker<'_> {
             Val::Dyn(_) => self.dynamic(&arg, "the script to run"),
             Val::Lit(_) => {
                 self.path(&st.cwd, &arg, Access::Read, false, true, "runs");
-                if let Some(path) = self.resolve_arg(&st.cwd, &arg) {
-                    if self.written_here(&path) {
-                        self.report_arg(
+                if let Some(path) = self.resolve_arg(&st.cwd, &arg)
+                    && self.written_here(&path)
+                {
+                    self.report_arg(
                             "shell.script-input",
                             &arg,
                             format!(
@@ -1478,7 +1478,6 @@ impl Walker<'_> {
                             ),
                             Some(path.to_string_lossy().into_owned()),
                         );
-                    }
                 }
             }
         }
@@ -2463,45 +2462,41 @@ impl Walker<'_> {
     fn tar(&mut self, st: &State, args: &[Arg]) {
         // Old-style first word: `tar czf file dir`.
         let mut words: Vec<Arg> = args.to_vec();
-        if let Some(first) = words.first().cloned() {
-            if let Some(text) = first.plain() {
-                if !text.starts_with('-')
-                    && !text.is_empty()
-                    && text.chars().all(|c| c.is_ascii_alphabetic())
+        if let Some(first) = words.first().cloned()
+            && let Some(text) = first.plain()
+            && !text.starts_with('-')
+            && !text.is_empty()
+            && text.chars().all(|c| c.is_ascii_alphabetic())
+        {
+            let mut expanded = Vec::new();
+            let mut values: Vec<Arg> = Vec::new();
+            let mut k = 1;
+            for c in text.chars() {
+                expanded.push(Arg::synthetic(
+                    Val::Lit(Lit::plain(format!("-{c}"))),
+                    &first,
+                ));
+                if "fCTXbNLVKgH".contains(c)
+                    && let Some(value) = words.get(k).cloned()
                 {
-                    let mut expanded = Vec::new();
-                    let mut values: Vec<Arg> = Vec::new();
-                    let mut k = 1;
-                    for c in text.chars() {
-                        expanded.push(Arg::synthetic(
-                            Val::Lit(Lit::plain(format!("-{c}"))),
-                            &first,
-                        ));
-                        if "fCTXbNLVKgH".contains(c) {
-                            if let Some(value) = words.get(k).cloned() {
-                                values.push(value);
-                                k += 1;
-                            }
-                        }
-                    }
-                    // Re-attach each letter's value right after it.
-                    let mut out = Vec::new();
-                    let mut values = values.into_iter();
-                    for flag in expanded {
-                        let takes = flag
-                            .plain()
-                            .is_some_and(|t| "fCTXbNLVKgH".contains(&t[1..]));
-                        out.push(flag);
-                        if takes {
-                            if let Some(v) = values.next() {
-                                out.push(v);
-                            }
-                        }
-                    }
-                    out.extend(words.drain(k.min(words.len())..));
-                    words = out;
+                    values.push(value);
+                    k += 1;
                 }
             }
+            // Re-attach each letter's value right after it.
+            let mut out = Vec::new();
+            let mut values = values.into_iter();
+            for flag in expanded {
+                let takes = flag
+                    .plain()
+                    .is_some_and(|t| "fCTXbNLVKgH".contains(&t[1..]));
+                out.push(flag);
+                if takes && let Some(v) = values.next() {
+                    out.push(v);
+                }
+            }
+            out.extend(words.drain(k.min(words.len())..));
+            words = out;
         }
         #[rustfmt::skip]
         const T: &[OptSpec] = &[
@@ -2560,17 +2555,17 @@ impl Walker<'_> {
             || p.maybe("concatenate")
             || p.maybe("delete")
         {
-            if let Some(archive) = &archive {
-                if !stdout_archive {
-                    self.path(
-                        &st.cwd,
-                        archive,
-                        Access::Write,
-                        false,
-                        true,
-                        "`tar` writes the archive",
-                    );
-                }
+            if let Some(archive) = &archive
+                && !stdout_archive
+            {
+                self.path(
+                    &st.cwd,
+                    archive,
+                    Access::Write,
+                    false,
+                    true,
+                    "`tar` writes the archive",
+                );
             }
             for member in &ops {
                 self.path(
@@ -2594,17 +2589,17 @@ impl Walker<'_> {
             }
         }
         if p.maybe("extract") || p.maybe("get") {
-            if let Some(archive) = &archive {
-                if !stdout_archive {
-                    self.path(
-                        &st.cwd,
-                        archive,
-                        Access::Read,
-                        false,
-                        true,
-                        "`tar` reads the archive",
-                    );
-                }
+            if let Some(archive) = &archive
+                && !stdout_archive
+            {
+                self.path(
+                    &st.cwd,
+                    archive,
+                    Access::Read,
+                    false,
+                    true,
+                    "`tar` reads the archive",
+                );
             }
             if !p.flag("to-stdout") {
                 if p.flag("absolute-names") {
@@ -2636,19 +2631,18 @@ impl Walker<'_> {
                 }
             }
         }
-        if p.maybe("list") || p.maybe("diff") || p.maybe("compare") {
-            if let Some(archive) = &archive {
-                if !stdout_archive {
-                    self.path(
-                        &st.cwd,
-                        archive,
-                        Access::Read,
-                        false,
-                        true,
-                        "`tar` reads the archive",
-                    );
-                }
-            }
+        if (p.maybe("list") || p.maybe("diff") || p.maybe("compare"))
+            && let Some(archive) = &archive
+            && !stdout_archive
+        {
+            self.path(
+                &st.cwd,
+                archive,
+                Access::Read,
+                false,
+                true,
+                "`tar` reads the archive",
+            );
         }
     }
 
@@ -2880,10 +2874,10 @@ impl Walker<'_> {
             None => st.cwd.clone(),
         };
         for key in ["output", "reject-file"] {
-            if let Some(out) = p.value(key) {
-                if out.plain() != Some("-") {
-                    self.path(&cwd, out, Access::Write, false, true, "`patch` writes");
-                }
+            if let Some(out) = p.value(key)
+                && out.plain() != Some("-")
+            {
+                self.path(&cwd, out, Access::Write, false, true, "`patch` writes");
             }
         }
         let ops = operands(args, &p);
@@ -3098,10 +3092,10 @@ impl Walker<'_> {
                     i += if text == "-fprintf" { 3 } else { 2 };
                 }
                 t if ONE_ARG.contains(&t) || (t.starts_with("-newer") && t.len() == 8) => {
-                    if matches!(t, "-newer" | "-anewer" | "-cnewer" | "-samefile") {
-                        if let Some(file) = args.get(i + 1) {
-                            self.path(&st.cwd, file, Access::Read, false, true, "`find` reads");
-                        }
+                    if matches!(t, "-newer" | "-anewer" | "-cnewer" | "-samefile")
+                        && let Some(file) = args.get(i + 1)
+                    {
+                        self.path(&st.cwd, file, Access::Read, false, true, "`find` reads");
                     }
                     i += 2;
                 }
@@ -3432,46 +3426,48 @@ fn perl_subst_eval(code: &str) -> bool {
     while i < chars.len() {
         let at_word_start =
             i == 0 || !(chars[i - 1].is_ascii_alphanumeric() || chars[i - 1] == '_');
-        if chars[i] == 's' && at_word_start {
-            if let Some(&delim) = chars.get(i + 1) {
-                if !delim.is_ascii_alphanumeric() && !delim.is_whitespace() && delim != '_' {
-                    let close = match delim {
-                        '{' => '}',
-                        '(' => ')',
-                        '[' => ']',
-                        '<' => '>',
-                        d => d,
-                    };
-                    let mut j = i + 2;
-                    let mut parts = 0;
-                    while j < chars.len() && parts < 2 {
-                        if chars[j] == '\\' {
-                            j += 2;
-                            continue;
-                        }
-                        if chars[j] == close {
-                            parts += 1;
-                            if close != delim && parts == 1 {
-                                // s{a}{b}: skip to the next opening bracket.
-                                while j + 1 < chars.len() && chars[j + 1] != delim {
-                                    j += 1;
-                                }
-                                j += 1;
-                            }
+        if chars[i] == 's'
+            && at_word_start
+            && let Some(&delim) = chars.get(i + 1)
+            && !delim.is_ascii_alphanumeric()
+            && !delim.is_whitespace()
+            && delim != '_'
+        {
+            let close = match delim {
+                '{' => '}',
+                '(' => ')',
+                '[' => ']',
+                '<' => '>',
+                d => d,
+            };
+            let mut j = i + 2;
+            let mut parts = 0;
+            while j < chars.len() && parts < 2 {
+                if chars[j] == '\\' {
+                    j += 2;
+                    continue;
+                }
+                if chars[j] == close {
+                    parts += 1;
+                    if close != delim && parts == 1 {
+                        // s{a}{b}: skip to the next opening bracket.
+                        while j + 1 < chars.len() && chars[j + 1] != delim {
+                            j += 1;
                         }
                         j += 1;
                     }
-                    let mut k = j;
-                    while k < chars.len() && chars[k].is_ascii_alphabetic() {
-                        if chars[k] == 'e' {
-                            return true;
-                        }
-                        k += 1;
-                    }
-                    i = j;
-                    continue;
                 }
+                j += 1;
             }
+            let mut k = j;
+            while k < chars.len() && chars[k].is_ascii_alphabetic() {
+                if chars[k] == 'e' {
+                    return true;
+                }
+                k += 1;
+            }
+            i = j;
+            continue;
         }
         i += 1;
     }
@@ -3533,6 +3529,50 @@ fn strip_components(name: &str, strip: Option<usize>) -> String {
             parts.get(n..).map(|p| p.join("/")).unwrap_or_default()
         }
     }
+}
+
+/// Programs that never change files (their output redirections are judged as writes on their
+/// own). Wrappers are left out on purpose: what they run is another program.
+const READ_ONLY_PROGRAMS: &[&str] = &[
+    "true", "false", ":", "echo", "printf", "pwd", "ls", "cat", "head", "tail", "wc", "grep",
+    "egrep", "fgrep", "rg", "cut", "tr", "diff", "cmp", "stat", "file", "du", "df", "which",
+    "type", "date", "whoami", "id", "uname", "test", "[", "sleep", "basename", "dirname",
+    "realpath", "readlink", "tree", "printenv", "seq", "nproc", "hostname", "cd", "pushd", "popd",
+    "export", "unset", "exit", "return", "shift", "local", "declare", "read",
+];
+
+/// git subcommands that only read (when given right after `git`, without global options).
+const READ_ONLY_GIT: &[&str] = &[
+    "status",
+    "log",
+    "diff",
+    "show",
+    "blame",
+    "rev-parse",
+    "ls-files",
+    "ls-tree",
+    "grep",
+    "describe",
+    "shortlog",
+    "cat-file",
+    "rev-list",
+    "merge-base",
+    "for-each-ref",
+    "show-ref",
+];
+
+/// Whether running `argv` cannot change any file: a plain name from the read-only lists.
+fn read_only(argv: &[Arg]) -> bool {
+    let Some(name) = argv.first().and_then(Arg::plain) else {
+        return false;
+    };
+    if name == "git" {
+        return argv
+            .get(1)
+            .and_then(Arg::plain)
+            .is_some_and(|sub| READ_ONLY_GIT.contains(&sub));
+    }
+    READ_ONLY_PROGRAMS.contains(&name)
 }
 
 #[cfg(test)]
@@ -3598,29 +3638,4 @@ mod tests {
             vec!["z.c".to_owned()]
         );
     }
-}
-
-/// Programs that never change files (their output redirections are judged as writes on their
-/// own). Wrappers are left out on purpose: what they run is another program.
-const READ_ONLY_PROGRAMS: &[&str] = &[
-    "true", "false", ":", "echo", "printf", "pwd", "ls", "cat", "head", "tail", "wc", "grep",
-    "egrep", "fgrep", "rg", "cut", "tr", "diff", "cmp", "stat", "file", "du", "df", "which",
-    "type", "date", "whoami", "id", "uname", "test", "[", "sleep", "basename", "dirname",
-    "realpath", "readlink", "tree", "printenv", "seq", "nproc", "hostname", "cd", "pushd",
-    "popd", "export", "unset", "exit", "return", "shift", "local", "declare", "read",
-];
-
-/// git subcommands that only read (when given right after `git`, without global options).
-const READ_ONLY_GIT: &[&str] = &[
-    "status", "log", "diff", "show", "blame", "rev-parse", "ls-files", "ls-tree", "grep",
-    "describe", "shortlog", "cat-file", "rev-list", "merge-base", "for-each-ref", "show-ref",
-];
-
-/// Whether running `argv` cannot change any file: a plain name from the read-only lists.
-fn read_only(argv: &[Arg]) -> bool {
-    let Some(name) = argv.first().and_then(Arg::plain) else { return false };
-    if name == "git" {
-        return argv.get(1).and_then(Arg::plain).is_some_and(|sub| READ_ONLY_GIT.contains(&sub));
-    }
-    READ_ONLY_PROGRAMS.contains(&name)
 }

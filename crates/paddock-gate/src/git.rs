@@ -431,18 +431,18 @@ impl Walker<'_> {
                     ));
                 }
                 _ if name.starts_with("GIT_TRACE") => {
-                    if let Some(v) = &value {
-                        if v.starts_with('/') {
-                            let probe = Arg::synthetic(Val::Lit(Lit::plain(v.clone())), arg);
-                            self.path(
-                                &st.cwd,
-                                &probe,
-                                Access::Write,
-                                false,
-                                true,
-                                &format!("`{name}` writes"),
-                            );
-                        }
+                    if let Some(v) = &value
+                        && v.starts_with('/')
+                    {
+                        let probe = Arg::synthetic(Val::Lit(Lit::plain(v.clone())), arg);
+                        self.path(
+                            &st.cwd,
+                            &probe,
+                            Access::Write,
+                            false,
+                            true,
+                            &format!("`{name}` writes"),
+                        );
                     }
                 }
                 _ => {}
@@ -612,17 +612,17 @@ impl Walker<'_> {
             }
         }
 
-        if let Some(tree) = &work_tree {
-            if WORKTREE_WRITERS.contains(&sub.as_str()) {
-                self.path(
-                    &cwd,
-                    tree,
-                    Access::Write,
-                    true,
-                    true,
-                    &format!("`git --work-tree {sub}` changes files in"),
-                );
-            }
+        if let Some(tree) = &work_tree
+            && WORKTREE_WRITERS.contains(&sub.as_str())
+        {
+            self.path(
+                &cwd,
+                tree,
+                Access::Write,
+                true,
+                true,
+                &format!("`git --work-tree {sub}` changes files in"),
+            );
         }
 
         let g = GitCall {
@@ -721,17 +721,16 @@ impl Walker<'_> {
                 let p = opts::parse(&rest, FETCH, GIT);
                 let ops: Vec<&Arg> = p.operands.iter().map(|&i| &rest[i]).collect();
                 for refspec in ops.iter().skip(1) {
-                    if let Some(text) = refspec.plain() {
-                        if let Some((_, dst)) = text.trim_start_matches('+').split_once(':') {
-                            if self.is_target_branch(dst) {
-                                self.report_arg(
+                    if let Some(text) = refspec.plain()
+                        && let Some((_, dst)) = text.trim_start_matches('+').split_once(':')
+                        && self.is_target_branch(dst)
+                    {
+                        self.report_arg(
                                     "git.push.protected",
                                     refspec,
                                     format!("`git fetch` into `{dst}` moves the protected branch; only `paddock merge` moves it"),
                                     None,
                                 );
-                            }
-                        }
                     }
                 }
             }
@@ -862,15 +861,15 @@ impl Walker<'_> {
                 let dry = rest
                     .iter()
                     .any(|a| matches!(a.plain(), Some("-n" | "--dry-run")));
-                if let Some(action @ ("expire" | "delete")) = action {
-                    if !dry {
-                        self.report_arg(
+                if let Some(action @ ("expire" | "delete")) = action
+                    && !dry
+                {
+                    self.report_arg(
                             "git.prune",
                             &g.sub,
                             format!("`git reflog {action}` drops reflog entries, the last way back to lost commits"),
                             Some(format!("git reflog {action}")),
                         );
-                    }
                 }
             }
             "gc" => {
@@ -1195,32 +1194,32 @@ impl Walker<'_> {
                 self.git_output_option(&g.cwd, &rest);
                 let mut j = 0;
                 while let Some(arg) = rest.get(j) {
-                    if matches!(arg.plain(), Some("-o")) {
-                        if let Some(out) = rest.get(j + 1) {
-                            self.path(
-                                &g.cwd,
-                                out,
-                                Access::Write,
-                                false,
-                                true,
-                                "`git archive -o` writes",
-                            );
-                        }
+                    if matches!(arg.plain(), Some("-o"))
+                        && let Some(out) = rest.get(j + 1)
+                    {
+                        self.path(
+                            &g.cwd,
+                            out,
+                            Access::Write,
+                            false,
+                            true,
+                            "`git archive -o` writes",
+                        );
                     }
-                    if sub == "bundle" && arg.plain() == Some("create") {
-                        if let Some(out) = rest[j + 1..]
+                    if sub == "bundle"
+                        && arg.plain() == Some("create")
+                        && let Some(out) = rest[j + 1..]
                             .iter()
                             .find(|a| !a.plain().is_some_and(|t| t.starts_with('-')))
-                        {
-                            self.path(
-                                &g.cwd,
-                                out,
-                                Access::Write,
-                                false,
-                                true,
-                                "`git bundle create` writes",
-                            );
-                        }
+                    {
+                        self.path(
+                            &g.cwd,
+                            out,
+                            Access::Write,
+                            false,
+                            true,
+                            "`git bundle create` writes",
+                        );
                     }
                     j += 1;
                 }
@@ -1348,20 +1347,22 @@ impl Walker<'_> {
                 Some("git branch -M".into()),
             );
         } else if p.maybe("move") {
-            if let Some(first) = ops.first() {
-                if ops.len() >= 2 && first.plain().is_some_and(|n| self.is_target_branch(n)) {
-                    self.report_arg(
-                        "git.ref.delete",
-                        first,
-                        "renaming the protected target branch".into(),
-                        None,
-                    );
-                }
+            if let Some(first) = ops.first()
+                && ops.len() >= 2
+                && first.plain().is_some_and(|n| self.is_target_branch(n))
+            {
+                self.report_arg(
+                    "git.ref.delete",
+                    first,
+                    "renaming the protected target branch".into(),
+                    None,
+                );
             }
-        } else if p.maybe("force") && !p.maybe("delete") {
-            if let Some(name) = ops.first() {
-                self.guard_branch_overwrite(name, "`git branch --force` resets");
-            }
+        } else if p.maybe("force")
+            && !p.maybe("delete")
+            && let Some(name) = ops.first()
+        {
+            self.guard_branch_overwrite(name, "`git branch --force` resets");
         }
     }
 
@@ -1632,11 +1633,12 @@ impl Walker<'_> {
                 }
             } else {
                 let value = ops.get(1).and_then(|a| a.text()).map(str::to_owned);
-                if ops.get(1).is_some() && value.is_none() {
-                    if let Some(v) = ops.get(1) {
-                        let v = (*v).clone();
-                        self.dynamic(&v, "the git config value");
-                    }
+                if ops.get(1).is_some()
+                    && value.is_none()
+                    && let Some(v) = ops.get(1)
+                {
+                    let v = (*v).clone();
+                    self.dynamic(&v, "the git config value");
                 }
                 self.git_config_entry(st, &key, value.as_deref(), &first, aliases);
             }
@@ -1671,18 +1673,18 @@ impl Walker<'_> {
                     Some(target.into()),
                 );
             }
-        } else if !p.flag("worktree") {
-            if let Some(config) = self.ctx.git_config.clone() {
-                let probe = Arg::synthetic(Val::Lit(Lit::plain(config.to_string_lossy())), &first);
-                self.path(
-                    &g.cwd,
-                    &probe,
-                    Access::Write,
-                    false,
-                    true,
-                    "`git config` writes the shared repository config",
-                );
-            }
+        } else if !p.flag("worktree")
+            && let Some(config) = self.ctx.git_config.clone()
+        {
+            let probe = Arg::synthetic(Val::Lit(Lit::plain(config.to_string_lossy())), &first);
+            self.path(
+                &g.cwd,
+                &probe,
+                Access::Write,
+                false,
+                true,
+                "`git config` writes the shared repository config",
+            );
         }
     }
 

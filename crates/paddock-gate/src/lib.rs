@@ -78,17 +78,21 @@ pub fn decide(ctx: &Context, command: &str) -> Decision {
     }));
     let (findings, may_change) = match outcome {
         Ok(result) => result,
-        Err(_) => (vec![Finding {
-            rule: "gate.parse-error",
-            action: paddock_policy::Action::Deny,
-            approved: false,
-            reason: "the gate failed internally while analysing this command, so it refuses it; \
+        Err(_) => (
+            vec![Finding {
+                rule: "gate.parse-error",
+                action: paddock_policy::Action::Deny,
+                approved: false,
+                reason:
+                    "the gate failed internally while analysing this command, so it refuses it; \
                      please report it"
-                .to_owned(),
-            word: command.to_owned(),
-            span: (0, command.len()),
-            target: None,
-        }], true),
+                        .to_owned(),
+                word: command.to_owned(),
+                span: (0, command.len()),
+                target: None,
+            }],
+            true,
+        ),
     };
     Decision::from_findings(findings, may_change)
 }

@@ -204,23 +204,24 @@ impl Context {
             }
             return Judged { hits };
         }
-        if self.session.is_some() && own_root != self.main_worktree.as_path() {
-            if let Some(rel) = relative(abs, &self.main_worktree) {
-                shown = format!("{} (main worktree)", display_rel(&rel));
-                if writes {
-                    self.judge_in_worktree(
-                        &rel,
-                        tree,
-                        Kind::of(abs),
-                        access,
-                        verb,
-                        &shown,
-                        false,
-                        &mut hits,
-                    );
-                }
-                return Judged { hits };
+        if self.session.is_some()
+            && own_root != self.main_worktree.as_path()
+            && let Some(rel) = relative(abs, &self.main_worktree)
+        {
+            shown = format!("{} (main worktree)", display_rel(&rel));
+            if writes {
+                self.judge_in_worktree(
+                    &rel,
+                    tree,
+                    Kind::of(abs),
+                    access,
+                    verb,
+                    &shown,
+                    false,
+                    &mut hits,
+                );
             }
+            return Judged { hits };
         }
         if !writes {
             return Judged { hits };
@@ -323,10 +324,10 @@ impl Context {
     /// content). Cached per context: the exact check builds automata.
     fn all_under(&self, which: u8, set: &PatternSet, dir: &str) -> bool {
         let key = (which, dir.to_owned());
-        if let Ok(cache) = self.under_cache.lock() {
-            if let Some(&known) = cache.get(&key) {
-                return known;
-            }
+        if let Ok(cache) = self.under_cache.lock()
+            && let Some(&known) = cache.get(&key)
+        {
+            return known;
         }
         let answer = all_under(set, dir);
         if let Ok(mut cache) = self.under_cache.lock() {

@@ -460,10 +460,12 @@ struct Acc {
 
 impl Acc {
     fn push_lit(&mut self, text: &str, quoted: bool, mode: Mode) {
-        if !quoted && mode == Mode::Arg && self.meta.is_none() {
-            if let Some(i) = glob_meta(text) {
-                self.meta = Some(self.text.len() + i);
-            }
+        if !quoted
+            && mode == Mode::Arg
+            && self.meta.is_none()
+            && let Some(i) = glob_meta(text)
+        {
+            self.meta = Some(self.text.len() + i);
         }
         self.text.push_str(text);
     }
@@ -560,10 +562,11 @@ fn fold(
                                 )),
                             Some(v) if !quoted || v.meta.is_some() => {
                                 let meta = v.meta.or_else(|| glob_meta(&v.text));
-                                if mode == Mode::Arg && acc.meta.is_none() {
-                                    if let Some(i) = meta {
-                                        acc.meta = Some(acc.text.len() + i);
-                                    }
+                                if mode == Mode::Arg
+                                    && acc.meta.is_none()
+                                    && let Some(i) = meta
+                                {
+                                    acc.meta = Some(acc.text.len() + i);
                                 }
                                 acc.text.push_str(&v.text);
                             }
@@ -779,12 +782,12 @@ fn unescape_backquoted(code: &str) -> String {
     let mut out = String::with_capacity(code.len());
     let mut chars = code.chars().peekable();
     while let Some(c) = chars.next() {
-        if c == '\\' {
-            if let Some(&next @ ('$' | '`' | '\\')) = chars.peek() {
-                out.push(next);
-                chars.next();
-                continue;
-            }
+        if c == '\\'
+            && let Some(&next @ ('$' | '`' | '\\')) = chars.peek()
+        {
+            out.push(next);
+            chars.next();
+            continue;
         }
         out.push(c);
     }

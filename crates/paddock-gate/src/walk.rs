@@ -485,12 +485,11 @@ impl<'c> Walker<'c> {
 
     /// Where `text` (derived from the word at `span`) sits in the original command line.
     pub(crate) fn origin_for(&self, text: &str, span: (usize, usize)) -> Origin {
-        if let Some(hay) = self.original.get(span.0..span.0 + span.1) {
-            if !text.is_empty() {
-                if let Some(i) = hay.find(text) {
-                    return Origin::At(span.0 + i);
-                }
-            }
+        if let Some(hay) = self.original.get(span.0..span.0 + span.1)
+            && !text.is_empty()
+            && let Some(i) = hay.find(text)
+        {
+            return Origin::At(span.0 + i);
         }
         Origin::Whole(span.0, span.1)
     }

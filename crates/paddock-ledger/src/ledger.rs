@@ -428,15 +428,15 @@ impl Ledger {
                 source,
             });
         }
-        if self.options.durability != Durability::Never || !pending.is_empty() {
-            if let Err(source) = file.sync_data() {
-                let rolled_back = file.set_len(len).and_then(|()| file.sync_data()).is_ok();
-                return Err(append::Error::Sync {
-                    path: self.path.clone(),
-                    rolled_back,
-                    source,
-                });
-            }
+        if (self.options.durability != Durability::Never || !pending.is_empty())
+            && let Err(source) = file.sync_data()
+        {
+            let rolled_back = file.set_len(len).and_then(|()| file.sync_data()).is_ok();
+            return Err(append::Error::Sync {
+                path: self.path.clone(),
+                rolled_back,
+                source,
+            });
         }
         if let Some(last) = appended.last() {
             self.frontier = Frontier {

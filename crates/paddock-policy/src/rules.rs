@@ -153,7 +153,11 @@ mod tests {
     #[test]
     fn ids_are_unique_and_findable() {
         for (i, rule) in CATALOGUE.iter().enumerate() {
-            assert!(CATALOGUE[..i].iter().all(|other| other.id != rule.id), "{}", rule.id);
+            assert!(
+                CATALOGUE[..i].iter().all(|other| other.id != rule.id),
+                "{}",
+                rule.id
+            );
             assert_eq!(find(rule.id), Some(rule));
         }
         assert_eq!(find("no.such.rule"), None);

@@ -258,7 +258,11 @@ pub struct Diagnostic {
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.line > 0 {
-            write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message)?;
+            write!(
+                f,
+                "{}:{}:{}: {}",
+                self.file, self.line, self.column, self.message
+            )?;
         } else {
             write!(f, "{}: {}", self.file, self.message)?;
         }
@@ -279,7 +283,11 @@ pub struct Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let count = self.diagnostics.len();
-        write!(f, "invalid policy ({count} problem{}):", if count == 1 { "" } else { "s" })?;
+        write!(
+            f,
+            "invalid policy ({count} problem{}):",
+            if count == 1 { "" } else { "s" }
+        )?;
         for diagnostic in &self.diagnostics {
             write!(f, "\n{diagnostic}")?;
         }
@@ -292,18 +300,25 @@ pub fn load(text: &str, file: &str) -> Result<Policy, Error> {
     let raw: RawPolicy = serde_saphyr::from_str(text).map_err(|err| Error {
         diagnostics: vec![syntax_diagnostic(&err, file)],
     })?;
-    let mut v = Validator { file, diagnostics: Vec::new() };
+    let mut v = Validator {
+        file,
+        diagnostics: Vec::new(),
+    };
     let policy = v.policy(raw);
     match policy {
         Some(policy) if v.diagnostics.is_empty() => Ok(policy),
-        _ => Err(Error { diagnostics: v.diagnostics }),
+        _ => Err(Error {
+            diagnostics: v.diagnostics,
+        }),
     }
 }
 
 fn syntax_diagnostic(err: &serde_saphyr::Error, file: &str) -> Diagnostic {
     let plain = err.without_snippet().to_string();
-    let (line, column) =
-        err.location().map(|l| (l.line(), l.column())).unwrap_or((0, 0));
+    let (line, column) = err
+        .location()
+        .map(|l| (l.line(), l.column()))
+        .unwrap_or((0, 0));
     // The crate appends " at line L column C"; we print the place as file:line:col instead.
     let message = match plain.rfind(" at line ") {
         Some(i) if line > 0 => plain[..i].to_owned(),
@@ -312,11 +327,18 @@ fn syntax_diagnostic(err: &serde_saphyr::Error, file: &str) -> Diagnostic {
     let help = if message.contains("unknown field") {
         "remove the key or fix its spelling; `paddock policy check` lists the schema in policies/default.yaml".to_owned()
     } else if message.contains("invalid type") || message.contains("expected") {
-        "give the value the type the schema expects (see the comments in policies/default.yaml)".to_owned()
+        "give the value the type the schema expects (see the comments in policies/default.yaml)"
+            .to_owned()
     } else {
         "fix the YAML at this place".to_owned()
     };
-    Diagnostic { file: file.to_owned(), line, column, message, help }
+    Diagnostic {
+        file: file.to_owned(),
+        line,
+        column,
+        message,
+        help,
+    }
 }
 
 // ---- the raw, as-written shape -------------------------------------------------------------
@@ -485,7 +507,10 @@ impl Validator<'_> {
             Some(branch) if !valid_branch_name(&branch.value) => {
                 self.report(
                     branch,
-                    format!("`target_branch`: {:?} is not a valid branch name", branch.value),
+                    format!(
+                        "`target_branch`: {:?} is not a valid branch name",
+                        branch.value
+                    ),
                     "name a branch such as `main`, without `refs/heads/`",
                 );
                 String::new()
@@ -519,14 +544,22 @@ impl Validator<'_> {
         // Protected paths win over scratch; a scratch glob that lies wholly inside protected
         // paths would grant nothing and says the author meant something else.
         for glob in &raw.worktree {
-            let Ok(pattern) = crate::glob::Pattern::new(&glob.value) else { continue };
+            let Ok(pattern) = crate::glob::Pattern::new(&glob.value) else {
+                continue;
+            };
             let prefix = pattern.literal_prefix_dir();
             if prefix.is_empty() || !protected.matches_everything_under(prefix.as_bytes()) {
                 continue;
             }
-            let hit = protected.first_match(format!("{prefix}/x").as_bytes()).map(|p| p.original().to_owned());
-            let at = raw_protected.iter().find(|p| Some(&p.value) == hit.as_ref());
-            let place = at.map(|p| format!(" (line {})", p.referenced.line())).unwrap_or_default();
+            let hit = protected
+                .first_match(format!("{prefix}/x").as_bytes())
+                .map(|p| p.original().to_owned());
+            let at = raw_protected
+                .iter()
+                .find(|p| Some(&p.value) == hit.as_ref());
+            let place = at
+                .map(|p| format!(" (line {})", p.referenced.line()))
+                .unwrap_or_default();
             self.report(
                 glob,
                 format!(
@@ -564,15 +597,31 @@ impl Validator<'_> {
         if let Some(at) = &raw.ttl
             && ttl.is_zero()
         {
-            self.report(at, "`isolation.ttl` is zero", "give sessions a lifetime such as `8h`");
+            self.report(
+                at,
+                "`isolation.ttl` is zero",
+                "give sessions a lifetime such as `8h`",
+            );
         }
         if let Some(root) = &raw.worktree_root
             && root.value.trim().is_empty()
         {
-            self.report(root, "`isolation.worktree_root` is empty", "remove the key or name a directory");
+            self.report(
+                root,
+                "`isolation.worktree_root` is empty",
+                "remove the key or name a directory",
+            );
         }
-        let require = raw.sandbox.require.as_ref().map_or(SandboxLevel::Landlock, |s| s.value);
-        let prefer = raw.sandbox.prefer.as_ref().map_or(SandboxLevel::Full, |s| s.value);
+        let require = raw
+            .sandbox
+            .require
+            .as_ref()
+            .map_or(SandboxLevel::Landlock, |s| s.value);
+        let prefer = raw
+            .sandbox
+            .prefer
+            .as_ref()
+            .map_or(SandboxLevel::Full, |s| s.value);
         if prefer < require {
             let at = raw.sandbox.prefer.as_ref().or(raw.sandbox.require.as_ref());
             if let Some(at) = at {
@@ -606,10 +655,17 @@ impl Validator<'_> {
             Some(n) => n.value,
             None => 256,
         };
-        let batch_max_delay =
-            self.duration("ledger.batch.max_delay", &raw.batch.max_delay, Duration::from_millis(20));
+        let batch_max_delay = self.duration(
+            "ledger.batch.max_delay",
+            &raw.batch.max_delay,
+            Duration::from_millis(20),
+        );
         let checkpoint_ref = match &raw.checkpoint_ref {
-            Some(r) if !r.value.starts_with("refs/") || r.value.ends_with('/') || r.value.contains("..") => {
+            Some(r)
+                if !r.value.starts_with("refs/")
+                    || r.value.ends_with('/')
+                    || r.value.contains("..") =>
+            {
                 self.report(
                     r,
                     format!("`ledger.ref`: {:?} is not a ref prefix", r.value),
@@ -623,9 +679,17 @@ impl Validator<'_> {
         if let Some(path) = &raw.path
             && path.value.trim().is_empty()
         {
-            self.report(path, "`ledger.path` is empty", "remove the key or name a file");
+            self.report(
+                path,
+                "`ledger.path` is empty",
+                "remove the key or name a file",
+            );
         }
-        let every = self.duration("ledger.checkpoint.every", &raw.checkpoint.every, Duration::from_secs(300));
+        let every = self.duration(
+            "ledger.checkpoint.every",
+            &raw.checkpoint.every,
+            Duration::from_secs(300),
+        );
         LedgerPolicy {
             path: raw.path.as_ref().map(|p| p.value.clone()),
             fsync: raw.fsync.unwrap_or(Durability::Always),
@@ -662,12 +726,25 @@ impl Validator<'_> {
         let mut custom = Vec::new();
         for rule in &raw.custom {
             let r = &rule.value;
-            if rules::find(&r.id.value).is_some() || custom.iter().any(|c: &CustomRule| c.id == r.id.value) {
-                self.report(&r.id, format!("`commands.custom`: rule id {:?} is already taken", r.id.value), "give the rule a unique id");
+            if rules::find(&r.id.value).is_some()
+                || custom.iter().any(|c: &CustomRule| c.id == r.id.value)
+            {
+                self.report(
+                    &r.id,
+                    format!(
+                        "`commands.custom`: rule id {:?} is already taken",
+                        r.id.value
+                    ),
+                    "give the rule a unique id",
+                );
                 continue;
             }
             if r.argv.is_empty() || r.argv[0] == "*" {
-                self.report(rule, "`commands.custom`: `argv` must start with a program name", "e.g. `argv: [terraform, destroy]`");
+                self.report(
+                    rule,
+                    "`commands.custom`: `argv` must start with a program name",
+                    "e.g. `argv: [terraform, destroy]`",
+                );
                 continue;
             }
             custom.push(CustomRule {
@@ -691,7 +768,9 @@ fn valid_branch_name(name: &str) -> bool {
         && !name.contains("..")
         && !name.contains("@{")
         && !name.contains("//")
-        && !name.bytes().any(|b| b < 0x20 || b == 0x7f || b" ~^:?*[\\".contains(&b))
+        && !name
+            .bytes()
+            .any(|b| b < 0x20 || b == 0x7f || b" ~^:?*[\\".contains(&b))
 }
 
 #[cfg(test)]
@@ -777,7 +856,13 @@ mod tests {
             "p.yaml",
         )
         .expect("valid");
-        assert_eq!(policy.commands().action("git.history.rewrite"), Action::Approval);
-        assert_eq!(policy.commands().custom()[0].argv, vec!["terraform", "destroy"]);
+        assert_eq!(
+            policy.commands().action("git.history.rewrite"),
+            Action::Approval
+        );
+        assert_eq!(
+            policy.commands().custom()[0].argv,
+            vec!["terraform", "destroy"]
+        );
     }
 }

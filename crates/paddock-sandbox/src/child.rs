@@ -165,10 +165,10 @@ impl ChildPlan {
     pub(crate) fn report(&self, failure: Failure) {
         write_stderr(b"paddock-sandbox: ");
         write_stderr(failure.step.describe().as_bytes());
-        if let (Step::Bind(i) | Step::Remount(i), Some(ns)) = (failure.step, &self.namespaces) {
-            if let Some(bind) = ns.binds.get(i) {
-                write_stderr(bind.path.as_bytes());
-            }
+        if let (Step::Bind(i) | Step::Remount(i), Some(ns)) = (failure.step, &self.namespaces)
+            && let Some(bind) = ns.binds.get(i)
+        {
+            write_stderr(bind.path.as_bytes());
         }
         write_stderr(b": os error ");
         let mut digits = [0u8; 12];

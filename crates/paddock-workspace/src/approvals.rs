@@ -7,10 +7,10 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
+use crate::Workspace;
 use crate::record::Event;
 use crate::registry::RegistryLock;
 use crate::session;
-use crate::Workspace;
 
 /// What an approval lets through.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,8 +46,13 @@ impl Grant {
     pub fn describe(&self) -> String {
         match self {
             Grant::Overlap { other } => format!("overlapping scope with session {other}"),
-            Grant::CrossAccess { other, paths } if paths.is_empty() => format!("access to session {other}'s worktree"),
-            Grant::CrossAccess { other, paths } => format!("access to {} in session {other}'s worktree", paths.join(" ")),
+            Grant::CrossAccess { other, paths } if paths.is_empty() => {
+                format!("access to session {other}'s worktree")
+            }
+            Grant::CrossAccess { other, paths } => format!(
+                "access to {} in session {other}'s worktree",
+                paths.join(" ")
+            ),
             Grant::Rule { rule } => format!("commands refused by rule {rule}"),
             Grant::Degraded { level } => format!("running with kernel confinement `{level}`"),
         }
@@ -80,7 +85,8 @@ pub struct Approval {
 impl Approval {
     /// In force at `now`: not revoked, not past `until`.
     pub fn is_live(&self, now: SystemTime) -> bool {
-        self.revoked.is_none() && humantime::parse_rfc3339(&self.until).is_ok_and(|until| now < until)
+        self.revoked.is_none()
+            && humantime::parse_rfc3339(&self.until).is_ok_and(|until| now < until)
     }
 }
 
@@ -136,7 +142,11 @@ pub fn inside_session(workspace: &Workspace, cwd: &Path) -> Result<Option<String
         return Ok(Some("this process is confined by paddock".to_owned()));
     }
     if let Some(session) = workspace.session_for_dir(cwd)? {
-        return Ok(Some(format!("{} is session {}'s worktree", cwd.display(), session.id)));
+        return Ok(Some(format!(
+            "{} is session {}'s worktree",
+            cwd.display(),
+            session.id
+        )));
     }
     Ok(None)
 }
@@ -161,36 +171,55 @@ impl Workspace {
         }
         session::validate_name("session id", session_id).map_err(Error::Invalid)?;
         if why.trim().is_empty() {
-            return Err(Error::Invalid("an approval needs a reason: --reason TEXT".to_owned()));
+            return Err(Error::Invalid(
+                "an approval needs a reason: --reason TEXT".to_owned(),
+            ));
         }
         match &grant {
             Grant::Overlap { other } | Grant::CrossAccess { other, .. } => {
                 self.registry().load(other)?;
                 if other == session_id {
-                    return Err(Error::Invalid("a session cannot be approved against itself".to_owned()));
+                    return Err(Error::Invalid(
+                        "a session cannot be approved against itself".to_owned(),
+                    ));
                 }
             }
             Grant::Rule { rule } => {
                 if paddock_policy::rules::find(rule).is_none()
-                    && !self.policy().commands().custom().iter().any(|c| &c.id == rule)
+                    && !self
+                        .policy()
+                        .commands()
+                        .custom()
+                        .iter()
+                        .any(|c| &c.id == rule)
                 {
-                    return Err(Error::Invalid(format!("unknown rule {rule:?}; `paddock policy rules` lists them")));
+                    return Err(Error::Invalid(format!(
+                        "unknown rule {rule:?}; `paddock policy rules` lists them"
+                    )));
                 }
             }
             Grant::Degraded { level } => {
                 if level != "landlock" && level != "none" {
-                    return Err(Error::Invalid(format!("degraded level must be `landlock` or `none`, not {level:?}")));
+                    return Err(Error::Invalid(format!(
+                        "degraded level must be `landlock` or `none`, not {level:?}"
+                    )));
                 }
             }
         }
         if let Grant::CrossAccess { paths, .. } = &grant {
-            paddock_policy::glob::PatternSet::new(paths).map_err(|e| Error::Invalid(e.to_string()))?;
+            paddock_policy::glob::PatternSet::new(paths)
+                .map_err(|e| Error::Invalid(e.to_string()))?;
         }
         let now = SystemTime::now();
         let mut hasher = blake3::Hasher::new();
         hasher.update(session_id.as_bytes());
         hasher.update(why.as_bytes());
-        hasher.update(&now.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_nanos().to_le_bytes());
+        hasher.update(
+            &now.duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_nanos()
+                .to_le_bytes(),
+        );
         let approval = Approval {
             id: format!("ap-{}", &hasher.finalize().to_hex()[..8]),
             session: session_id.to_owned(),
@@ -217,9 +246,15 @@ impl Workspace {
             return Err(Error::InsideSession { why });
         }
         let lock = self.registry().lock()?;
-        let mut approval =
-            self.approvals()?.into_iter().find(|a| a.id == id).ok_or_else(|| Error::Unknown { id: id.to_owned() })?;
-        approval.revoked = Some(format!("{} by {by}: {why}", session::timestamp(SystemTime::now())));
+        let mut approval = self
+            .approvals()?
+            .into_iter()
+            .find(|a| a.id == id)
+            .ok_or_else(|| Error::Unknown { id: id.to_owned() })?;
+        approval.revoked = Some(format!(
+            "{} by {by}: {why}",
+            session::timestamp(SystemTime::now())
+        ));
         self.record(Event {
             kind: "approval.revoked".to_owned(),
             session: Some(approval.session.clone()),
@@ -232,13 +267,24 @@ impl Workspace {
     fn save_approval(&self, _lock: &RegistryLock, approval: &Approval) -> Result<(), Error> {
         let dir = self.approvals_dir();
         let path = dir.join(format!("{}.yaml", approval.id));
-        let io = |action, message: String| Error::Io { action, path: path.clone(), message };
-        std::fs::create_dir_all(&dir).map_err(|e| io("cannot create the directory of", e.to_string()))?;
-        let text = serde_saphyr::to_string(approval).map_err(|e| io("cannot serialize", e.to_string()))?;
-        let mut temp = tempfile::NamedTempFile::new_in(&dir).map_err(|e| io("cannot write", e.to_string()))?;
-        std::io::Write::write_all(&mut temp, text.as_bytes()).map_err(|e| io("cannot write", e.to_string()))?;
-        temp.as_file().sync_all().map_err(|e| io("cannot sync", e.to_string()))?;
-        temp.persist(&path).map_err(|e| io("cannot replace", e.error.to_string()))?;
+        let io = |action, message: String| Error::Io {
+            action,
+            path: path.clone(),
+            message,
+        };
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| io("cannot create the directory of", e.to_string()))?;
+        let text =
+            serde_saphyr::to_string(approval).map_err(|e| io("cannot serialize", e.to_string()))?;
+        let mut temp =
+            tempfile::NamedTempFile::new_in(&dir).map_err(|e| io("cannot write", e.to_string()))?;
+        std::io::Write::write_all(&mut temp, text.as_bytes())
+            .map_err(|e| io("cannot write", e.to_string()))?;
+        temp.as_file()
+            .sync_all()
+            .map_err(|e| io("cannot sync", e.to_string()))?;
+        temp.persist(&path)
+            .map_err(|e| io("cannot replace", e.error.to_string()))?;
         Ok(())
     }
 
@@ -248,7 +294,13 @@ impl Workspace {
         let entries = match std::fs::read_dir(&dir) {
             Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(Error::Io { action: "cannot list", path: dir, message: e.to_string() }),
+            Err(e) => {
+                return Err(Error::Io {
+                    action: "cannot list",
+                    path: dir,
+                    message: e.to_string(),
+                });
+            }
         };
         let mut approvals = Vec::new();
         for entry in entries.flatten() {
@@ -256,10 +308,16 @@ impl Workspace {
             if path.extension().is_none_or(|e| e != "yaml") {
                 continue;
             }
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| Error::Io { action: "cannot read", path: path.clone(), message: e.to_string() })?;
-            let approval: Approval = serde_saphyr::from_str(&text)
-                .map_err(|e| Error::Io { action: "corrupt approval", path: path.clone(), message: e.to_string() })?;
+            let text = std::fs::read_to_string(&path).map_err(|e| Error::Io {
+                action: "cannot read",
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+            let approval: Approval = serde_saphyr::from_str(&text).map_err(|e| Error::Io {
+                action: "corrupt approval",
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
             approvals.push(approval);
         }
         approvals.sort_by(|a, b| (&a.created, &a.id).cmp(&(&b.created, &b.id)));
@@ -269,6 +327,10 @@ impl Workspace {
     /// The live approvals for one session.
     pub fn approvals_for(&self, session_id: &str) -> Result<Vec<Approval>, Error> {
         let now = SystemTime::now();
-        Ok(self.approvals()?.into_iter().filter(|a| a.session == session_id && a.is_live(now)).collect())
+        Ok(self
+            .approvals()?
+            .into_iter()
+            .filter(|a| a.session == session_id && a.is_live(now))
+            .collect())
     }
 }

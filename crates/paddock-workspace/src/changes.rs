@@ -52,7 +52,15 @@ fn tree_entries(repo: &gix::Repository, id: ObjectId) -> Result<Vec<(BString, En
     Ok(decoded
         .entries
         .iter()
-        .map(|e| (e.filename.to_owned(), Entry { mode: e.mode.value(), id: e.oid.to_owned() }))
+        .map(|e| {
+            (
+                e.filename.to_owned(),
+                Entry {
+                    mode: e.mode.value(),
+                    id: e.oid.to_owned(),
+                },
+            )
+        })
         .collect())
 }
 
@@ -66,7 +74,12 @@ fn join(prefix: &BStr, name: &BStr) -> BString {
 }
 
 /// Every blob path under a tree (for a directory that was added or deleted as a whole).
-fn all_paths(repo: &gix::Repository, prefix: &BStr, id: ObjectId, out: &mut Vec<BString>) -> Result<(), Error> {
+fn all_paths(
+    repo: &gix::Repository,
+    prefix: &BStr,
+    id: ObjectId,
+    out: &mut Vec<BString>,
+) -> Result<(), Error> {
     for (name, entry) in tree_entries(repo, id)? {
         let path = join(prefix, name.as_bstr());
         if entry.is_tree() {
@@ -119,7 +132,9 @@ fn diff_trees(
             continue;
         }
         match (before, entry.is_tree()) {
-            (Some(b), true) if b.is_tree() => diff_trees(repo, path.as_bstr(), Some(b.id), Some(entry.id), out)?,
+            (Some(b), true) if b.is_tree() => {
+                diff_trees(repo, path.as_bstr(), Some(b.id), Some(entry.id), out)?
+            }
             (Some(b), true) => {
                 out.push(path.clone());
                 let _ = b;
@@ -155,11 +170,23 @@ pub fn staged_changes(
     head: Option<ObjectId>,
 ) -> Result<Vec<BString>, Error> {
     let index = gix::index::File::at(index_path, repo.object_hash(), true, Default::default())
-        .map_err(|e| Error::Index { path: index_path.to_owned(), message: e.to_string() })?;
+        .map_err(|e| Error::Index {
+            path: index_path.to_owned(),
+            message: e.to_string(),
+        })?;
     let state: &gix::index::State = &index;
     let entries = state.entries();
     let mut out = Vec::new();
-    diff_index(repo, state, entries, 0, BStr::new(b""), head, state.tree(), &mut out)?;
+    diff_index(
+        repo,
+        state,
+        entries,
+        0,
+        BStr::new(b""),
+        head,
+        state.tree(),
+        &mut out,
+    )?;
     out.sort();
     out.dedup();
     Ok(out)
@@ -200,7 +227,8 @@ fn diff_index(
                 // Entries are sorted by path, so the directory's entries are contiguous: find
                 // the end by binary search instead of comparing every entry.
                 let dir = &path[..dir_len];
-                let j = i + 1 + entries[i + 1..].partition_point(|e| e.path(state).starts_with(dir));
+                let j =
+                    i + 1 + entries[i + 1..].partition_point(|e| e.path(state).starts_with(dir));
                 let before = head_entries.get(&name).copied();
                 let child_head = match before {
                     Some(e) if e.is_tree() => Some(e.id),
@@ -211,9 +239,22 @@ fn diff_index(
                     }
                     None => None,
                 };
-                let child_cache = cache.and_then(|c| c.children.iter().find(|t| t.name.as_slice() == name.as_slice()));
+                let child_cache = cache.and_then(|c| {
+                    c.children
+                        .iter()
+                        .find(|t| t.name.as_slice() == name.as_slice())
+                });
                 let child_prefix = join(prefix, name.as_bstr());
-                diff_index(repo, state, &entries[i..j], dir_len, child_prefix.as_bstr(), child_head, child_cache, out)?;
+                diff_index(
+                    repo,
+                    state,
+                    &entries[i..j],
+                    dir_len,
+                    child_prefix.as_bstr(),
+                    child_head,
+                    child_cache,
+                    out,
+                )?;
                 seen.insert(name);
                 i = j;
             }

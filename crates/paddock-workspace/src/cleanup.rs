@@ -6,11 +6,11 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
+use crate::Workspace;
 use crate::git::{self, Git};
 use crate::record::Event;
 use crate::registry::RegistryLock;
 use crate::session::{self, Mode, Session, State};
-use crate::Workspace;
 
 /// Where archived work goes.
 pub const ARCHIVE_PREFIX: &str = "refs/paddock/archive/";
@@ -84,9 +84,19 @@ impl Workspace {
         let lock = self.registry().lock()?;
         let session = self.registry().load(id)?;
         if !session.state.is_live() {
-            return Err(Error::NotLive { id: id.to_owned(), state: session.state.as_str(), action: "cancel" });
+            return Err(Error::NotLive {
+                id: id.to_owned(),
+                state: session.state.as_str(),
+                action: "cancel",
+            });
         }
-        self.end(&lock, session, State::Cancelled, "session.cancelled", reason)
+        self.end(
+            &lock,
+            session,
+            State::Cancelled,
+            "session.cancelled",
+            reason,
+        )
     }
 
     /// Archives, removes, records and saves a session in its final `state`.
@@ -111,7 +121,11 @@ impl Workspace {
         });
         self.record(Event::session(kind, &session, data))?;
         if session.mode == Mode::Lock {
-            self.record(Event::session("lock.released", &session, serde_json::json!({ "scope": session.scope })))?;
+            self.record(Event::session(
+                "lock.released",
+                &session,
+                serde_json::json!({ "scope": session.scope }),
+            ))?;
         }
         self.registry().save(lock, &session)?;
         self.checkpoint_at_session_end();
@@ -133,18 +147,31 @@ impl Workspace {
         let branch_ref = session.branch.as_ref().map(|b| format!("refs/heads/{b}"));
 
         let head = if has_worktree {
-            worktree_git.run(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"]).ok()
+            worktree_git
+                .run(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"])
+                .ok()
         } else {
             None
         };
         let head = match (head, &branch_ref) {
             (Some(head), _) => Some(head),
-            (None, Some(r)) => git.run(["rev-parse", "--verify", "--quiet", &format!("{r}^{{commit}}")]).ok(),
+            (None, Some(r)) => git
+                .run([
+                    "rev-parse",
+                    "--verify",
+                    "--quiet",
+                    &format!("{r}^{{commit}}"),
+                ])
+                .ok(),
             (None, None) => None,
         };
         let snapshot = if has_worktree {
-            snapshot_uncommitted(&worktree_git, head.as_deref(), &session.id)
-                .map_err(|source| Error::Archive { id: session.id.clone(), source })?
+            snapshot_uncommitted(&worktree_git, head.as_deref(), &session.id).map_err(|source| {
+                Error::Archive {
+                    id: session.id.clone(),
+                    source,
+                }
+            })?
         } else {
             None
         };
@@ -152,12 +179,28 @@ impl Workspace {
         let tip = snapshot.or(head);
         if let Some(tip) = tip {
             let merged = tip == session.base
-                || git.test(["merge-base", "--is-ancestor", &tip, &format!("refs/heads/{}", session.target)])
+                || git
+                    .test([
+                        "merge-base",
+                        "--is-ancestor",
+                        &tip,
+                        &format!("refs/heads/{}", session.target),
+                    ])
                     .unwrap_or(false);
             if !merged {
                 let name = self.free_archive_ref(&git, &session.id)?;
-                git.run(["update-ref", "-m", "paddock: archive unmerged work", &name, &tip, ""])
-                    .map_err(|source| Error::Archive { id: session.id.clone(), source })?;
+                git.run([
+                    "update-ref",
+                    "-m",
+                    "paddock: archive unmerged work",
+                    &name,
+                    &tip,
+                    "",
+                ])
+                .map_err(|source| Error::Archive {
+                    id: session.id.clone(),
+                    source,
+                })?;
                 archived.archive_ref = Some(name);
                 archived.commit = Some(tip);
             }
@@ -169,7 +212,12 @@ impl Workspace {
             forget_worktree(self.repo().common_dir(), &session.worktree);
         }
         if let Some(branch) = &session.branch
-            && git.test(["show-ref", "--verify", "--quiet", &format!("refs/heads/{branch}")])?
+            && git.test([
+                "show-ref",
+                "--verify",
+                "--quiet",
+                &format!("refs/heads/{branch}"),
+            ])?
         {
             git.run(["branch", "-D", "--quiet", branch])?;
             archived.branch_deleted = true;
@@ -183,13 +231,25 @@ impl Workspace {
     /// command. `gc` deletes whatever a crash left in `.trash/`.
     fn remove_worktree(&self, git: &Git, worktree: &Path) -> Result<(), Error> {
         let trash = self.repo().worktree_root(self.policy()).join(".trash");
-        let name = worktree.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let stamp = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_nanos();
+        let name = worktree
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let stamp = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
         let target = trash.join(format!("{name}-{stamp}"));
-        let moved = std::fs::create_dir_all(&trash).is_ok() && std::fs::rename(worktree, &target).is_ok();
+        let moved =
+            std::fs::create_dir_all(&trash).is_ok() && std::fs::rename(worktree, &target).is_ok();
         if !moved {
             // Another filesystem, say: let git remove it in place.
-            git.output(["worktree".as_ref(), "remove".as_ref(), "--force".as_ref(), worktree.as_os_str()])?;
+            git.output([
+                "worktree".as_ref(),
+                "remove".as_ref(),
+                "--force".as_ref(),
+                worktree.as_os_str(),
+            ])?;
             return Ok(());
         }
         forget_worktree(self.repo().common_dir(), worktree);
@@ -220,7 +280,13 @@ impl Workspace {
             }
             let vanished = session.mode == Mode::Worktree && !session.worktree.exists();
             if session.is_expired(now) {
-                let (_, archived) = self.end(&lock, session.clone(), State::Expired, "session.expired", Some("TTL ran out"))?;
+                let (_, archived) = self.end(
+                    &lock,
+                    session.clone(),
+                    State::Expired,
+                    "session.expired",
+                    Some("TTL ran out"),
+                )?;
                 items.push(GcItem {
                     kind: "expired-session",
                     subject: session.id.clone(),
@@ -241,7 +307,12 @@ impl Workspace {
                 });
             }
         }
-        let live: Vec<Session> = self.registry().load_all()?.into_iter().filter(|s| s.state.is_live()).collect();
+        let live: Vec<Session> = self
+            .registry()
+            .load_all()?
+            .into_iter()
+            .filter(|s| s.state.is_live())
+            .collect();
         let git = self.repo().git();
 
         // Directories under the worktree root that no live session owns.
@@ -279,7 +350,11 @@ impl Workspace {
         }
 
         // Session branches without a live session.
-        let branches = git.run(["for-each-ref", "--format=%(refname:short)", "refs/heads/paddock/"])?;
+        let branches = git.run([
+            "for-each-ref",
+            "--format=%(refname:short)",
+            "refs/heads/paddock/",
+        ])?;
         for branch in branches.lines().filter(|b| !b.is_empty()) {
             if live.iter().any(|s| s.branch.as_deref() == Some(branch)) {
                 continue;
@@ -288,7 +363,11 @@ impl Workspace {
             let mut orphan = orphan_session(id, Path::new("/nonexistent"), &git)?;
             orphan.branch = Some(branch.to_owned());
             let archived = self.archive_and_remove(&orphan)?;
-            items.push(GcItem { kind: "orphan-branch", subject: branch.to_owned(), action: describe(&archived, "deleted") });
+            items.push(GcItem {
+                kind: "orphan-branch",
+                subject: branch.to_owned(),
+                action: describe(&archived, "deleted"),
+            });
         }
         Ok(items)
     }
@@ -297,7 +376,9 @@ impl Workspace {
 fn describe(archived: &Archived, verb: &str) -> String {
     let mut parts = vec![verb.to_owned()];
     match &archived.archive_ref {
-        Some(r) if archived.uncommitted => parts.push(format!("unmerged and uncommitted work archived under {r}")),
+        Some(r) if archived.uncommitted => {
+            parts.push(format!("unmerged and uncommitted work archived under {r}"))
+        }
         Some(r) => parts.push(format!("unmerged work archived under {r}")),
         None => parts.push("nothing unmerged to archive".to_owned()),
     }
@@ -312,7 +393,9 @@ fn describe(archived: &Archived, verb: &str) -> String {
 
 /// A stand-in session record for an orphan, so it goes through the same archive path.
 fn orphan_session(id: &str, path: &Path, git: &Git) -> Result<Session, Error> {
-    let target = git.run(["symbolic-ref", "--quiet", "--short", "HEAD"]).unwrap_or_else(|_| "main".to_owned());
+    let target = git
+        .run(["symbolic-ref", "--quiet", "--short", "HEAD"])
+        .unwrap_or_else(|_| "main".to_owned());
     let now = session::timestamp(SystemTime::now());
     let branch = format!("paddock/{id}");
     Ok(Session {
@@ -336,13 +419,21 @@ fn orphan_session(id: &str, path: &Path, git: &Git) -> Result<Session, Error> {
 
 /// Whether `path` is a linked worktree of the repository `git` runs in.
 fn is_our_worktree(git: &Git, path: &Path) -> bool {
-    let Ok(list) = git.run(["worktree", "list", "--porcelain"]) else { return false };
-    list.lines().filter_map(|l| l.strip_prefix("worktree ")).any(|w| crate::repo::canonical(Path::new(w)) == path)
+    let Ok(list) = git.run(["worktree", "list", "--porcelain"]) else {
+        return false;
+    };
+    list.lines()
+        .filter_map(|l| l.strip_prefix("worktree "))
+        .any(|w| crate::repo::canonical(Path::new(w)) == path)
 }
 
 /// Commits uncommitted changes (tracked and untracked, not ignored) of a worktree onto its HEAD
 /// without touching its index or files, using a temporary index.
-fn snapshot_uncommitted(git: &Git, head: Option<&str>, id: &str) -> Result<Option<String>, git::Error> {
+fn snapshot_uncommitted(
+    git: &Git,
+    head: Option<&str>,
+    id: &str,
+) -> Result<Option<String>, git::Error> {
     let status = git.run(["status", "--porcelain", "--untracked-files=all"])?;
     if status.is_empty() {
         return Ok(None);
@@ -391,7 +482,13 @@ fn empty_trash(trash: &Path) {
     let _ = std::process::Command::new("rm")
         .arg("-rf")
         .arg("--")
-        .args(std::fs::read_dir(trash).into_iter().flatten().flatten().map(|e| e.path()))
+        .args(
+            std::fs::read_dir(trash)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.path()),
+        )
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -401,10 +498,14 @@ fn empty_trash(trash: &Path) {
 /// Drops git's administrative entry for one worktree whose directory is gone (what
 /// `git worktree prune` does, but for this worktree only).
 fn forget_worktree(common_dir: &Path, worktree: &Path) {
-    let Ok(entries) = std::fs::read_dir(common_dir.join("worktrees")) else { return };
+    let Ok(entries) = std::fs::read_dir(common_dir.join("worktrees")) else {
+        return;
+    };
     let pointer = worktree.join(".git");
     for entry in entries.flatten() {
-        let Ok(gitdir) = std::fs::read_to_string(entry.path().join("gitdir")) else { continue };
+        let Ok(gitdir) = std::fs::read_to_string(entry.path().join("gitdir")) else {
+            continue;
+        };
         if Path::new(gitdir.trim()) == pointer {
             let _ = std::fs::remove_dir_all(entry.path());
         }

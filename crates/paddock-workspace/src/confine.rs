@@ -16,8 +16,8 @@ use std::time::SystemTime;
 use paddock_policy::SandboxLevel;
 use paddock_sandbox::{Mode as SandboxMode, Spec};
 
-use crate::session::{Mode, Session};
 use crate::Workspace;
+use crate::session::{Mode, Session};
 
 /// The environment variable marking a confined process.
 pub const CONFINED_ENV: &str = "PADDOCK_CONFINED";
@@ -48,7 +48,11 @@ pub enum Error {
 }
 
 fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {
-    move |source| Error::Io { action, path: path.to_owned(), source }
+    move |source| Error::Io {
+        action,
+        path: path.to_owned(),
+        source,
+    }
 }
 
 /// A session's confinement, ready to apply to commands.
@@ -114,7 +118,11 @@ impl Workspace {
         if let Ok(text) = std::fs::read_to_string(&alternates) {
             let line = dir.display().to_string();
             let kept: Vec<&str> = text.lines().filter(|l| *l != line).collect();
-            let new = if kept.is_empty() { String::new() } else { format!("{}\n", kept.join("\n")) };
+            let new = if kept.is_empty() {
+                String::new()
+            } else {
+                format!("{}\n", kept.join("\n"))
+            };
             std::fs::write(&alternates, new).map_err(io("cannot write", &alternates))?;
         }
         std::fs::remove_dir_all(&dir).map_err(io("cannot remove", &dir))?;
@@ -132,7 +140,11 @@ impl Workspace {
         // Writable: the scope's fixed directories (the after-command check holds the exact
         // globs), scratch, temp dirs, and the git state a commit needs.
         let scope = paddock_policy::glob::PatternSet::new(&session.scope).unwrap_or_default();
-        for pattern in scope.patterns().iter().chain(policy.scratch().worktree.patterns()) {
+        for pattern in scope
+            .patterns()
+            .iter()
+            .chain(policy.scratch().worktree.patterns())
+        {
             let dir = worktree.join(pattern.literal_prefix_dir());
             if !dir.exists() {
                 std::fs::create_dir_all(&dir).map_err(io("cannot create", &dir))?;
@@ -142,7 +154,8 @@ impl Workspace {
             }
         }
         if session.mode == Mode::Worktree {
-            spec.writable.push(self.ensure_session_objects(&session.id)?);
+            spec.writable
+                .push(self.ensure_session_objects(&session.id)?);
             spec.writable.push(common.join("refs"));
             let logs = common.join("logs");
             std::fs::create_dir_all(&logs).map_err(io("cannot create", &logs))?;
@@ -157,7 +170,12 @@ impl Workspace {
         if pointer.is_file() {
             spec.read_only_binds.push(pointer);
         }
-        for path in [common.join("config"), common.join("hooks"), repo.state_dir(), common.join("packed-refs")] {
+        for path in [
+            common.join("config"),
+            common.join("hooks"),
+            repo.state_dir(),
+            common.join("packed-refs"),
+        ] {
             if path.exists() {
                 spec.read_only_binds.push(path);
             }
@@ -173,8 +191,14 @@ impl Workspace {
             }
         }
         if session.mode == Mode::Worktree {
-            let own_ref = session.branch.as_ref().map(|b| common.join("refs/heads").join(b));
-            let own_log = session.branch.as_ref().map(|b| common.join("logs/refs/heads").join(b));
+            let own_ref = session
+                .branch
+                .as_ref()
+                .map(|b| common.join("refs/heads").join(b));
+            let own_log = session
+                .branch
+                .as_ref()
+                .map(|b| common.join("logs/refs/heads").join(b));
             for base in [common.join("refs"), common.join("logs")] {
                 for file in files_under(&base) {
                     if Some(&file) != own_ref.as_ref() && Some(&file) != own_log.as_ref() {
@@ -227,29 +251,52 @@ impl Workspace {
                 weakest = mode;
             }
         }
-        let allowed: Vec<SandboxMode> = SandboxMode::ALL.iter().copied().filter(|m| *m >= weakest).collect();
+        let allowed: Vec<SandboxMode> = SandboxMode::ALL
+            .iter()
+            .copied()
+            .filter(|m| *m >= weakest)
+            .collect();
         let private_tmp = spec
             .writable
             .iter()
-            .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy() == format!("paddock-{}", session.id)))
+            .find(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy() == format!("paddock-{}", session.id))
+            })
             .cloned();
         let capabilities = self.capabilities();
-        let prepared = paddock_sandbox::Prepared::with_capabilities(&spec, &capabilities, requested, &allowed)?;
+        let prepared = paddock_sandbox::Prepared::with_capabilities(
+            &spec,
+            &capabilities,
+            requested,
+            &allowed,
+        )?;
         let mut env = vec![
             (crate::guard::SESSION_ENV.to_owned(), session.id.clone()),
             (CONFINED_ENV.to_owned(), prepared.mode().as_str().to_owned()),
         ];
         if session.mode == Mode::Worktree {
-            env.push(("GIT_OBJECT_DIRECTORY".to_owned(), self.session_objects(&session.id).display().to_string()));
+            env.push((
+                "GIT_OBJECT_DIRECTORY".to_owned(),
+                self.session_objects(&session.id).display().to_string(),
+            ));
             env.push((
                 "GIT_ALTERNATE_OBJECT_DIRECTORIES".to_owned(),
-                self.repo().common_dir().join("objects").display().to_string(),
+                self.repo()
+                    .common_dir()
+                    .join("objects")
+                    .display()
+                    .to_string(),
             ));
         }
         if let Some(tmp) = private_tmp {
             env.push(("TMPDIR".to_owned(), tmp.display().to_string()));
         }
-        Ok(Confinement { prepared, requested, env })
+        Ok(Confinement {
+            prepared,
+            requested,
+            env,
+        })
     }
 }
 
@@ -328,7 +375,9 @@ fn files_under(base: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     let mut stack = vec![base.to_owned()];
     while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         for entry in entries.flatten() {
             match entry.file_type() {
                 Ok(t) if t.is_dir() => stack.push(entry.path()),
@@ -350,7 +399,9 @@ fn copy_missing(from: &Path, to: &Path, skip: &Path) -> Result<(), Error> {
         let entries = std::fs::read_dir(&dir).map_err(io("cannot list", &dir))?;
         for entry in entries.flatten() {
             let path = entry.path();
-            let Ok(rel) = path.strip_prefix(from) else { continue };
+            let Ok(rel) = path.strip_prefix(from) else {
+                continue;
+            };
             let target = to.join(rel);
             if path.is_dir() {
                 stack.push(path);

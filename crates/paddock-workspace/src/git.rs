@@ -114,7 +114,11 @@ impl Git {
 
     fn failed(&self, args: &[std::ffi::OsString], output: &Output) -> Error {
         Error::Failed {
-            args: args.iter().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" "),
+            args: args
+                .iter()
+                .map(|a| a.to_string_lossy())
+                .collect::<Vec<_>>()
+                .join(" "),
             dir: self.dir.clone(),
             stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
             code: output.status.code(),

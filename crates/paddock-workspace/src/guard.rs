@@ -9,10 +9,10 @@ use gix::bstr::{BString, ByteSlice};
 use paddock_policy::glob::PatternSet;
 use serde::Serialize;
 
+use crate::Workspace;
 use crate::changes;
 use crate::record::Event;
 use crate::session::{self, Session, State};
-use crate::Workspace;
 
 /// The environment variable naming the acting session (set by `paddock-sh` and the turn
 /// runner; required in lock mode).
@@ -81,7 +81,11 @@ fn parse_id(text: &str, line: &str) -> Result<Option<ObjectId>, Error> {
     if text == ZERO || text.bytes().all(|b| b == b'0') {
         return Ok(None);
     }
-    ObjectId::from_hex(text.as_bytes()).map(Some).map_err(|_| Error::BadInput { line: line.to_owned() })
+    ObjectId::from_hex(text.as_bytes())
+        .map(Some)
+        .map_err(|_| Error::BadInput {
+            line: line.to_owned(),
+        })
 }
 
 /// Parses `reference-transaction` input: `<old> <new> <ref>` per line.
@@ -90,16 +94,24 @@ pub fn parse_ref_updates(input: &str) -> Result<Vec<RefUpdate>, Error> {
     for line in input.lines().filter(|l| !l.is_empty()) {
         let mut parts = line.splitn(3, ' ');
         let (Some(old), Some(new), Some(name)) = (parts.next(), parts.next(), parts.next()) else {
-            return Err(Error::BadInput { line: line.to_owned() });
+            return Err(Error::BadInput {
+                line: line.to_owned(),
+            });
         };
         // Symbolic updates (`ref:refs/heads/x`) move HEAD-like refs, which hooks never refuse.
         if old.starts_with("ref:") || new.starts_with("ref:") {
             if name.starts_with("refs/heads/") {
-                return Err(Error::BadInput { line: line.to_owned() });
+                return Err(Error::BadInput {
+                    line: line.to_owned(),
+                });
             }
             continue;
         }
-        updates.push(RefUpdate { name: name.to_owned(), old: parse_id(old, line)?, new: parse_id(new, line)? });
+        updates.push(RefUpdate {
+            name: name.to_owned(),
+            old: parse_id(old, line)?,
+            new: parse_id(new, line)?,
+        });
     }
     Ok(updates)
 }
@@ -110,9 +122,15 @@ pub fn parse_push_updates(input: &str) -> Result<Vec<RefUpdate>, Error> {
     for line in input.lines().filter(|l| !l.is_empty()) {
         let parts: Vec<&str> = line.split(' ').collect();
         let [_, local, remote_ref, remote] = parts[..] else {
-            return Err(Error::BadInput { line: line.to_owned() });
+            return Err(Error::BadInput {
+                line: line.to_owned(),
+            });
         };
-        updates.push(RefUpdate { name: remote_ref.to_owned(), old: parse_id(remote, line)?, new: parse_id(local, line)? });
+        updates.push(RefUpdate {
+            name: remote_ref.to_owned(),
+            old: parse_id(remote, line)?,
+            new: parse_id(local, line)?,
+        });
     }
     Ok(updates)
 }
@@ -120,7 +138,11 @@ pub fn parse_push_updates(input: &str) -> Result<Vec<RefUpdate>, Error> {
 impl Workspace {
     /// The session a hook or command acts for: `PADDOCK_SESSION` if set (it must name a live
     /// session), else the live session owning the worktree `dir` is in, else none (a person).
-    pub fn acting_session(&self, dir: &Path, env_session: Option<&str>) -> Result<Option<Session>, Error> {
+    pub fn acting_session(
+        &self,
+        dir: &Path,
+        env_session: Option<&str>,
+    ) -> Result<Option<Session>, Error> {
         if let Some(id) = env_session.filter(|id| !id.is_empty()) {
             let session = match self.registry().load(id) {
                 Ok(s) => s,
@@ -138,8 +160,14 @@ impl Workspace {
     }
 
     /// Drops the violations an operator approved for this session (`paddock approve rule`).
-    pub fn waive_approved(&self, session: Option<&Session>, violations: Vec<Violation>) -> Result<Vec<Violation>, Error> {
-        let Some(session) = session else { return Ok(violations) };
+    pub fn waive_approved(
+        &self,
+        session: Option<&Session>,
+        violations: Vec<Violation>,
+    ) -> Result<Vec<Violation>, Error> {
+        let Some(session) = session else {
+            return Ok(violations);
+        };
         if violations.is_empty() {
             return Ok(violations);
         }
@@ -154,7 +182,11 @@ impl Workspace {
 
     /// Checks paths a commit or update would change: protected paths for everybody, the scope
     /// for a session.
-    pub fn check_paths(&self, session: Option<&Session>, paths: &[BString]) -> Result<Vec<Violation>, Error> {
+    pub fn check_paths(
+        &self,
+        session: Option<&Session>,
+        paths: &[BString],
+    ) -> Result<Vec<Violation>, Error> {
         let protected = self.policy().protected();
         let scope = match session {
             Some(s) => Some(PatternSet::new(&s.scope)?),
@@ -192,7 +224,11 @@ impl Workspace {
     }
 
     /// pre-commit: the staged paths (from the index git hands the hook) and the branch.
-    pub fn check_commit(&self, session: Option<&Session>, index_path: &Path) -> Result<Vec<Violation>, Error> {
+    pub fn check_commit(
+        &self,
+        session: Option<&Session>,
+        index_path: &Path,
+    ) -> Result<Vec<Violation>, Error> {
         let repo = self.repo().gix();
         let head_tree = repo.head_tree_id().ok().map(|id| id.detach());
         let staged = changes::staged_changes(repo, index_path, head_tree)?;
@@ -232,12 +268,21 @@ impl Workspace {
                     ),
                 });
             }
-            let current = self.repo().gix().head_name().ok().flatten().map(|n| n.shorten().to_string());
+            let current = self
+                .repo()
+                .gix()
+                .head_name()
+                .ok()
+                .flatten()
+                .map(|n| n.shorten().to_string());
             if current.as_deref() != Some(branch.as_str()) {
                 violations.push(Violation {
                     rule: "session.wrong-branch",
                     subject: current.unwrap_or_else(|| "a detached HEAD".to_owned()),
-                    detail: format!("session {} commits only on its branch {branch}; `git switch {branch}`", session.id),
+                    detail: format!(
+                        "session {} commits only on its branch {branch}; `git switch {branch}`",
+                        session.id
+                    ),
                 });
             }
         }
@@ -245,11 +290,18 @@ impl Workspace {
     }
 
     /// reference-transaction (`prepared`): branch updates only.
-    pub fn check_ref_updates(&self, session: Option<&Session>, updates: &[RefUpdate]) -> Result<Vec<Violation>, Error> {
+    pub fn check_ref_updates(
+        &self,
+        session: Option<&Session>,
+        updates: &[RefUpdate],
+    ) -> Result<Vec<Violation>, Error> {
         let mut violations = Vec::new();
         let target = self.policy().target_branch().to_owned();
         // A no-op update (an abort restoring HEAD, say) changes nothing.
-        for update in updates.iter().filter(|u| u.name.starts_with("refs/heads/") && u.old != u.new) {
+        for update in updates
+            .iter()
+            .filter(|u| u.name.starts_with("refs/heads/") && u.old != u.new)
+        {
             let branch = &update.name["refs/heads/".len()..];
             let is_target = branch == target || session.is_some_and(|s| s.target == branch);
             match session {
@@ -312,7 +364,11 @@ impl Workspace {
     }
 
     /// pre-push: no force-updates or deletions anywhere; sessions never push the target.
-    pub fn check_push(&self, session: Option<&Session>, updates: &[RefUpdate]) -> Result<Vec<Violation>, Error> {
+    pub fn check_push(
+        &self,
+        session: Option<&Session>,
+        updates: &[RefUpdate],
+    ) -> Result<Vec<Violation>, Error> {
         let mut violations = Vec::new();
         let target = format!("refs/heads/{}", self.policy().target_branch());
         for update in updates {
@@ -350,13 +406,29 @@ impl Workspace {
     /// Paths a session branch update changes relative to where the session's work starts: the
     /// parent for an ordinary commit, the merge base with the target otherwise (rebases,
     /// merges of the target into the branch).
-    fn branch_changes(&self, session: &Session, old: Option<ObjectId>, new: ObjectId) -> Result<Vec<BString>, Error> {
+    fn branch_changes(
+        &self,
+        session: &Session,
+        old: Option<ObjectId>,
+        new: ObjectId,
+    ) -> Result<Vec<BString>, Error> {
         let repo = self.repo().gix();
-        let commit = repo.find_commit(new).map_err(|e| changes::Error::Object { id: new, message: e.to_string() })?;
+        let commit = repo.find_commit(new).map_err(|e| changes::Error::Object {
+            id: new,
+            message: e.to_string(),
+        })?;
         let parents: Vec<ObjectId> = commit.parent_ids().map(|id| id.detach()).collect();
         let tree_of = |id: ObjectId| -> Result<ObjectId, Error> {
-            let c = repo.find_commit(id).map_err(|e| changes::Error::Object { id, message: e.to_string() })?;
-            Ok(c.tree_id().map_err(|e| changes::Error::Object { id, message: e.to_string() })?.detach())
+            let c = repo.find_commit(id).map_err(|e| changes::Error::Object {
+                id,
+                message: e.to_string(),
+            })?;
+            Ok(c.tree_id()
+                .map_err(|e| changes::Error::Object {
+                    id,
+                    message: e.to_string(),
+                })?
+                .detach())
         };
         let new_tree = tree_of(new)?;
         let from = if parents.len() == 1 && old == Some(parents[0]) {
@@ -367,10 +439,16 @@ impl Workspace {
             match git.run(["merge-base", &new.to_string(), &target]) {
                 Ok(base) if !base.is_empty() => ObjectId::from_hex(base.as_bytes())
                     .map_err(|_| Error::BadInput { line: base.clone() })?,
-                _ => ObjectId::from_hex(session.base.as_bytes()).map_err(|_| Error::BadInput { line: session.base.clone() })?,
+                _ => ObjectId::from_hex(session.base.as_bytes()).map_err(|_| Error::BadInput {
+                    line: session.base.clone(),
+                })?,
             }
         };
-        Ok(changes::tree_changes(repo, Some(tree_of(from)?), Some(new_tree))?)
+        Ok(changes::tree_changes(
+            repo,
+            Some(tree_of(from)?),
+            Some(new_tree),
+        )?)
     }
 
     fn is_fast_forward(&self, old: ObjectId, new: ObjectId) -> Result<bool, Error> {
@@ -381,15 +459,24 @@ impl Workspace {
         }
         let git = self.repo().git();
         // An unknown old id (not fetched) cannot be shown to be an ancestor: refuse.
-        Ok(git.test(["merge-base", "--is-ancestor", &old.to_string(), &new.to_string()]).unwrap_or(false))
+        Ok(git
+            .test([
+                "merge-base",
+                "--is-ancestor",
+                &old.to_string(),
+                &new.to_string(),
+            ])
+            .unwrap_or(false))
     }
 
     /// Puts a live session in BLOCKED with the reason, and records it.
     pub fn block(&self, id: &str, reason: &str) -> Result<Session, Error> {
         if let Some(forward) = &self.forward {
             // The supervisor blocks the session it supervises, whatever id a child names.
-            forward(&crate::record::Request::Block { reason: reason.to_owned() })
-                .map_err(crate::record::Error::Supervisor)?;
+            forward(&crate::record::Request::Block {
+                reason: reason.to_owned(),
+            })
+            .map_err(crate::record::Error::Supervisor)?;
             return Ok(self.registry().load(id)?);
         }
         let lock = self.registry().lock()?;
@@ -400,7 +487,11 @@ impl Workspace {
         session.state = State::Blocked;
         session.blocked_reason = Some(reason.to_owned());
         session.updated = session::timestamp(SystemTime::now());
-        self.record(Event::session("session.blocked", &session, serde_json::json!({ "reason": reason })))?;
+        self.record(Event::session(
+            "session.blocked",
+            &session,
+            serde_json::json!({ "reason": reason }),
+        ))?;
         self.registry().save(&lock, &session)?;
         Ok(session)
     }
@@ -420,7 +511,11 @@ impl Workspace {
             &session,
             serde_json::json!({ "what": "unblock", "by": operator, "why": reason, "was_blocked_for": was }),
         ))?;
-        self.record(Event::session("session.unblocked", &session, serde_json::json!({ "reason": reason, "by": operator })))?;
+        self.record(Event::session(
+            "session.unblocked",
+            &session,
+            serde_json::json!({ "reason": reason, "by": operator }),
+        ))?;
         self.registry().save(&lock, &session)?;
         Ok(session)
     }

@@ -13,8 +13,14 @@ use serde::Serialize;
 use crate::Repo;
 
 /// The events paddock uses; each costs a process per run, so no others are installed.
-pub const EVENTS: &[&str] =
-    &["pre-commit", "reference-transaction", "pre-push", "post-commit", "post-merge", "post-rewrite"];
+pub const EVENTS: &[&str] = &[
+    "pre-commit",
+    "reference-transaction",
+    "pre-push",
+    "post-commit",
+    "post-merge",
+    "post-rewrite",
+];
 
 /// Bumped whenever the shim text changes; older shims are reported as stale.
 pub const SHIM_VERSION: u32 = 1;
@@ -95,13 +101,20 @@ pub struct HooksDir {
 /// ineffective or write into somebody else's folder.
 pub fn hooks_dir(repo: &Repo, accept_hooks_path: bool) -> Result<HooksDir, Error> {
     let git = repo.git();
-    let configured = git.run(["config", "--show-scope", "--get", "core.hooksPath"]).ok();
+    let configured = git
+        .run(["config", "--show-scope", "--get", "core.hooksPath"])
+        .ok();
     let hooks_path = configured.and_then(|line| {
         let (scope, value) = line.split_once('\t')?;
         Some((value.to_owned(), scope.to_owned()))
     });
     if let Some((value, scope)) = &hooks_path {
-        let refuse = |reason, help| Error::HooksPath { path: value.clone(), scope: scope.clone(), reason, help };
+        let refuse = |reason, help| Error::HooksPath {
+            path: value.clone(),
+            scope: scope.clone(),
+            reason,
+            help,
+        };
         if scope != "local" && scope != "worktree" {
             return Err(refuse(
                 "it is not set by this repository, so it is shared with others",
@@ -124,7 +137,10 @@ pub fn hooks_dir(repo: &Repo, accept_hooks_path: bool) -> Result<HooksDir, Error
         }
     }
     let path = git.run(["rev-parse", "--path-format=absolute", "--git-path", "hooks"])?;
-    Ok(HooksDir { path: PathBuf::from(path), hooks_path })
+    Ok(HooksDir {
+        path: PathBuf::from(path),
+        hooks_path,
+    })
 }
 
 /// The shim for one event.
@@ -133,7 +149,11 @@ pub fn shim(event: &str, binary: &Path) -> String {
     let reads_stdin = matches!(event, "reference-transaction" | "pre-push" | "post-rewrite");
     // reference-transaction runs several times per commit: only `prepared` can refuse, so the
     // shim returns for the other states without starting paddock.
-    let gate = if event == "reference-transaction" { "[ \"$1\" = prepared ] || exit 0\n" } else { "" };
+    let gate = if event == "reference-transaction" {
+        "[ \"$1\" = prepared ] || exit 0\n"
+    } else {
+        ""
+    };
     let mut text = format!(
         "#!/bin/sh\n\
          {SHIM_MARKER} {event}\n\
@@ -152,7 +172,11 @@ pub fn shim(event: &str, binary: &Path) -> String {
              \x20 exit $?\n\
              fi\n\
              {gate}exec \"$PADDOCK\" hook {event} \"$@\"\n",
-            gate_inline = if gate.is_empty() { String::new() } else { "[ \"$1\" = prepared ] || exit 0; ".to_owned() },
+            gate_inline = if gate.is_empty() {
+                String::new()
+            } else {
+                "[ \"$1\" = prepared ] || exit 0; ".to_owned()
+            },
         ));
         if event == "reference-transaction" {
             // Most transactions touch only HEAD, AUTO_MERGE and the like, which paddock never
@@ -176,7 +200,11 @@ pub fn shim(event: &str, binary: &Path) -> String {
 }
 
 fn shim_info(text: &str) -> Option<(String, Option<u32>, Option<String>)> {
-    let event = text.lines().find_map(|l| l.strip_prefix(SHIM_MARKER))?.trim().to_owned();
+    let event = text
+        .lines()
+        .find_map(|l| l.strip_prefix(SHIM_MARKER))?
+        .trim()
+        .to_owned();
     let version = text
         .lines()
         .find_map(|l| l.strip_prefix("# paddock-shim-version:"))
@@ -189,7 +217,11 @@ fn shim_info(text: &str) -> Option<(String, Option<u32>, Option<String>)> {
 }
 
 fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {
-    move |source| Error::Io { action, path: path.to_owned(), source }
+    move |source| Error::Io {
+        action,
+        path: path.to_owned(),
+        source,
+    }
 }
 
 /// Installs (or refreshes) every shim. Idempotent; a foreign hook is kept as `.legacy`.
@@ -214,12 +246,14 @@ pub fn install(dir: &HooksDir, binary: &Path) -> Result<Vec<HookReport>, Error> 
                         )),
                     });
                 }
-                fs::rename(&path, &legacy).map_err(io("cannot keep the existing hook as", &legacy))?;
+                fs::rename(&path, &legacy)
+                    .map_err(io("cannot keep the existing hook as", &legacy))?;
             }
         }
         let temp = dir.path.join(format!(".{event}.paddock-tmp"));
         fs::write(&temp, shim(event, binary)).map_err(io("cannot write", &temp))?;
-        fs::set_permissions(&temp, fs::Permissions::from_mode(0o755)).map_err(io("cannot chmod", &temp))?;
+        fs::set_permissions(&temp, fs::Permissions::from_mode(0o755))
+            .map_err(io("cannot chmod", &temp))?;
         fs::rename(&temp, &path).map_err(io("cannot install", &path))?;
     }
     check(dir)
@@ -230,7 +264,9 @@ pub fn uninstall(dir: &HooksDir) -> Result<Vec<HookReport>, Error> {
     for event in EVENTS {
         let path = dir.path.join(event);
         let legacy = dir.path.join(format!("{event}.legacy"));
-        let ours = fs::read(&path).map(|t| shim_info(&String::from_utf8_lossy(&t)).is_some()).unwrap_or(false);
+        let ours = fs::read(&path)
+            .map(|t| shim_info(&String::from_utf8_lossy(&t)).is_some())
+            .unwrap_or(false);
         if !ours {
             continue;
         }
@@ -250,27 +286,49 @@ pub fn check(dir: &HooksDir) -> Result<Vec<HookReport>, Error> {
         let path = dir.path.join(event);
         let legacy = fs::symlink_metadata(dir.path.join(format!("{event}.legacy"))).is_ok();
         let (state, detail) = match fs::read(&path) {
-            Err(_) => (HookState::Missing, "not installed: run `paddock init`".to_owned()),
+            Err(_) => (
+                HookState::Missing,
+                "not installed: run `paddock init`".to_owned(),
+            ),
             Ok(text) => match shim_info(&String::from_utf8_lossy(&text)) {
-                None => (HookState::Foreign, "another tool's hook: `paddock init` keeps it as .legacy and chains it".to_owned()),
-                Some((_, version, _)) if version != Some(SHIM_VERSION) => {
-                    (HookState::Stale, format!("shim version {version:?}, expected {SHIM_VERSION}: run `paddock init`"))
-                }
+                None => (
+                    HookState::Foreign,
+                    "another tool's hook: `paddock init` keeps it as .legacy and chains it"
+                        .to_owned(),
+                ),
+                Some((_, version, _)) if version != Some(SHIM_VERSION) => (
+                    HookState::Stale,
+                    format!(
+                        "shim version {version:?}, expected {SHIM_VERSION}: run `paddock init`"
+                    ),
+                ),
                 Some((_, _, Some(binary))) if !Path::new(&binary).exists() => (
                     HookState::Stale,
-                    format!("calls {binary}, which is gone (falls back to paddock on PATH): run `paddock init`"),
+                    format!(
+                        "calls {binary}, which is gone (falls back to paddock on PATH): run `paddock init`"
+                    ),
                 ),
                 Some(_) => {
-                    let executable = fs::metadata(&path).map(|m| m.permissions().mode() & 0o111 != 0).unwrap_or(false);
+                    let executable = fs::metadata(&path)
+                        .map(|m| m.permissions().mode() & 0o111 != 0)
+                        .unwrap_or(false);
                     if executable {
                         (HookState::Installed, "installed".to_owned())
                     } else {
-                        (HookState::Stale, "not executable, so git skips it: run `paddock init`".to_owned())
+                        (
+                            HookState::Stale,
+                            "not executable, so git skips it: run `paddock init`".to_owned(),
+                        )
                     }
                 }
             },
         };
-        reports.push(HookReport { event, state, legacy, detail });
+        reports.push(HookReport {
+            event,
+            state,
+            legacy,
+            detail,
+        });
     }
     Ok(reports)
 }

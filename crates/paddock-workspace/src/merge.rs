@@ -10,11 +10,11 @@ use std::time::SystemTime;
 use gix::ObjectId;
 use serde::Serialize;
 
+use crate::Workspace;
 use crate::git::{self, Git};
 use crate::guard::Violation;
 use crate::record::Event;
 use crate::session::{self, Mode, Session, State};
-use crate::Workspace;
 
 /// How many times `merge` recomputes when the target moves underneath it.
 const CAS_ATTEMPTS: usize = 3;
@@ -68,7 +68,9 @@ pub enum Error {
     #[error("{}", .0.summary())]
     Conflict(Box<ConflictReport>),
     /// The target kept moving.
-    #[error("the target branch {target} kept moving during the merge ({CAS_ATTEMPTS} attempts); nothing was overwritten, retry")]
+    #[error(
+        "the target branch {target} kept moving during the merge ({CAS_ATTEMPTS} attempts); nothing was overwritten, retry"
+    )]
     TargetMoving {
         /// The target.
         target: String,
@@ -116,7 +118,11 @@ pub enum Error {
 }
 
 fn describe(violations: &[Violation]) -> String {
-    violations.iter().map(|v| format!("{} [{}]", v.subject, v.rule)).collect::<Vec<_>>().join(", ")
+    violations
+        .iter()
+        .map(|v| format!("{} [{}]", v.subject, v.rule))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// One file of the artifact.
@@ -207,7 +213,11 @@ pub struct ConflictReport {
 
 impl ConflictReport {
     fn summary(&self) -> String {
-        let paths: Vec<String> = self.conflicts.iter().map(|c| format!("{} ({})", c.path, c.kind)).collect();
+        let paths: Vec<String> = self
+            .conflicts
+            .iter()
+            .map(|c| format!("{} ({})", c.path, c.kind))
+            .collect();
         format!(
             "merging session {:?} into {} conflicts on {}; nothing was changed and the session is BLOCKED",
             self.session,
@@ -250,12 +260,19 @@ impl Workspace {
                     state: "blocked",
                     what: format!(
                         "{}; an operator must clear it first (`paddock session unblock {id} --reason ...`)",
-                        session.blocked_reason.as_deref().unwrap_or("no reason recorded")
+                        session
+                            .blocked_reason
+                            .as_deref()
+                            .unwrap_or("no reason recorded")
                     ),
                 });
             }
             other => {
-                return Err(Error::State { id: id.to_owned(), state: other.as_str(), what: "it already ended".to_owned() });
+                return Err(Error::State {
+                    id: id.to_owned(),
+                    state: other.as_str(),
+                    what: "it already ended".to_owned(),
+                });
             }
         }
         if session.mode == Mode::Lock {
@@ -274,13 +291,24 @@ impl Workspace {
         for pattern in self.policy().scratch().worktree.patterns() {
             pathspec.push(format!(":(exclude,glob){}", pattern.as_str()));
         }
-        let mut status_args = vec!["status".to_owned(), "--porcelain".to_owned(), "--untracked-files=all".to_owned()];
+        let mut status_args = vec![
+            "status".to_owned(),
+            "--porcelain".to_owned(),
+            "--untracked-files=all".to_owned(),
+        ];
         status_args.extend(pathspec.iter().cloned());
         let status = worktree.run(&status_args)?;
         if !status.is_empty() {
             if !commit_all {
-                let files: Vec<_> = status.lines().take(8).map(|l| l.get(3..).unwrap_or(l)).collect();
-                return Err(Error::Uncommitted { id: id.to_owned(), files: files.join(", ") });
+                let files: Vec<_> = status
+                    .lines()
+                    .take(8)
+                    .map(|l| l.get(3..).unwrap_or(l))
+                    .collect();
+                return Err(Error::Uncommitted {
+                    id: id.to_owned(),
+                    files: files.join(", "),
+                });
             }
             let mut add_args = vec!["add".to_owned(), "-A".to_owned()];
             add_args.extend(pathspec);
@@ -290,20 +318,34 @@ impl Workspace {
             worktree.output(["commit", "-q", "-m", &message])?;
         }
         let head = worktree.run(["rev-parse", "HEAD"])?;
-        let branch_tip = self.repo().git().run(["rev-parse", &format!("refs/heads/{}", session.branch.as_deref().unwrap_or(""))])?;
+        let branch_tip = self.repo().git().run([
+            "rev-parse",
+            &format!("refs/heads/{}", session.branch.as_deref().unwrap_or("")),
+        ])?;
         if head != branch_tip {
             return Err(Error::State {
                 id: id.to_owned(),
                 state: session.state.as_str(),
-                what: format!("its worktree is not on its branch {}; `git switch` back first", session.branch.as_deref().unwrap_or("-")),
+                what: format!(
+                    "its worktree is not on its branch {}; `git switch` back first",
+                    session.branch.as_deref().unwrap_or("-")
+                ),
             });
         }
         let git = self.repo().git();
-        let base = git.run(["merge-base", &head, &format!("refs/heads/{}", session.target)])?;
+        let base = git.run([
+            "merge-base",
+            &head,
+            &format!("refs/heads/{}", session.target),
+        ])?;
 
         // Hooks can be off (`-c core.hooksPath=`): check the whole branch again.
         let repo = self.repo().gix();
-        let paths = crate::changes::tree_changes(repo, Some(tree_of(repo, &base)?), Some(tree_of(repo, &head)?))?;
+        let paths = crate::changes::tree_changes(
+            repo,
+            Some(tree_of(repo, &base)?),
+            Some(tree_of(repo, &head)?),
+        )?;
         let violations = self.check_paths(Some(&session), &paths)?;
         if !violations.is_empty() {
             self.record(Event::session(
@@ -311,14 +353,31 @@ impl Workspace {
                 &session,
                 serde_json::json!({ "hook": "finish", "violations": violations }),
             ))?;
-            let reason = format!("finish refused: {} ({})", violations[0].rule, violations[0].subject);
+            let reason = format!(
+                "finish refused: {} ({})",
+                violations[0].rule, violations[0].subject
+            );
             self.block(id, &reason)?;
-            return Err(Error::OutOfScope { id: id.to_owned(), violations });
+            return Err(Error::OutOfScope {
+                id: id.to_owned(),
+                violations,
+            });
         }
 
         let dir = self.artifact_dir(id);
-        std::fs::create_dir_all(&dir).map_err(|source| Error::Io { path: dir.clone(), source })?;
-        let patch = git.output(["format-patch", "--binary", "--full-index", "--stdout", &format!("{base}..{head}")])?.stdout;
+        std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        let patch = git
+            .output([
+                "format-patch",
+                "--binary",
+                "--full-index",
+                "--stdout",
+                &format!("{base}..{head}"),
+            ])?
+            .stdout;
         let patch_path = dir.join("change.patch");
         write_atomic(&patch_path, &patch)?;
         let patch_id = patch_id(&git, &patch)?;
@@ -337,8 +396,10 @@ impl Workspace {
             finished: session::timestamp(SystemTime::now()),
             mode: session.mode.as_str().to_owned(),
         };
-        let yaml = serde_saphyr::to_string(&provenance)
-            .map_err(|e| Error::Io { path: dir.join("provenance.yaml"), source: std::io::Error::other(e.to_string()) })?;
+        let yaml = serde_saphyr::to_string(&provenance).map_err(|e| Error::Io {
+            path: dir.join("provenance.yaml"),
+            source: std::io::Error::other(e.to_string()),
+        })?;
         write_atomic(&dir.join("provenance.yaml"), yaml.as_bytes())?;
 
         let lock = self.registry().lock()?;
@@ -370,7 +431,11 @@ impl Workspace {
                 ),
                 _ => "it already ended".to_owned(),
             };
-            return Err(Error::State { id: id.to_owned(), state: session.state.as_str(), what });
+            return Err(Error::State {
+                id: id.to_owned(),
+                state: session.state.as_str(),
+                what,
+            });
         }
         let target = into.unwrap_or(&session.target).to_owned();
         let git = self.repo().git();
@@ -378,7 +443,11 @@ impl Workspace {
         let branch = session.branch.clone().unwrap_or_default();
         let head = git.run(["rev-parse", &format!("refs/heads/{branch}")])?;
         if head != provenance.head {
-            return Err(Error::Stale { id: id.to_owned(), finished: provenance.head, now: head });
+            return Err(Error::Stale {
+                id: id.to_owned(),
+                finished: provenance.head,
+                now: head,
+            });
         }
         let target_ref = format!("refs/heads/{target}");
         for _ in 0..CAS_ATTEMPTS {
@@ -386,10 +455,15 @@ impl Workspace {
             let (new, how) = if git.test(["merge-base", "--is-ancestor", &head, &old])? {
                 (old.clone(), "already-merged")
             } else {
-                let output = git.command(["merge-tree", "--write-tree", "-z", &old, &head]).output().map_err(git::Error::Spawn)?;
+                let output = git
+                    .command(["merge-tree", "--write-tree", "-z", &old, &head])
+                    .output()
+                    .map_err(git::Error::Spawn)?;
                 match output.status.code() {
                     Some(0) => {
-                        let tree = String::from_utf8_lossy(&output.stdout).trim_end_matches('\0').to_owned();
+                        let tree = String::from_utf8_lossy(&output.stdout)
+                            .trim_end_matches('\0')
+                            .to_owned();
                         let tree = tree.split('\0').next().unwrap_or_default().to_owned();
                         let message = format!(
                             "paddock: merge session {id} ({role})\n\nSession: {id}\nRole: {role}\nPatch-blake3: {}\nPatch-id: {}\n",
@@ -397,11 +471,21 @@ impl Workspace {
                             provenance.patch_id,
                             role = session.role
                         );
-                        let commit = self.paddock_git().run(["commit-tree", &tree, "-p", &old, "-p", &head, "-m", &message])?;
+                        let commit = self.paddock_git().run([
+                            "commit-tree",
+                            &tree,
+                            "-p",
+                            &old,
+                            "-p",
+                            &head,
+                            "-m",
+                            &message,
+                        ])?;
                         (commit, "merge-commit")
                     }
                     Some(1) => {
-                        let report = self.conflict_report(&session, &target, &old, &head, &output.stdout)?;
+                        let report =
+                            self.conflict_report(&session, &target, &old, &head, &output.stdout)?;
                         return Err(self.block_on_conflict(&session, report)?);
                     }
                     _ => {
@@ -419,17 +503,37 @@ impl Workspace {
                 self.check_checkout(&target, &old, &new)?;
                 // Compare-and-swap: refused if the target moved since `old` was read.
                 let message = format!("paddock: merge session {id}");
-                if self.paddock_git().run(["update-ref", "-m", &message, &target_ref, &new, &old]).is_err() {
+                if self
+                    .paddock_git()
+                    .run(["update-ref", "-m", &message, &target_ref, &new, &old])
+                    .is_err()
+                {
                     continue;
                 }
                 self.update_checkout(&target, &old, &new);
             }
             let archive_ref = format!("{}{id}", crate::cleanup::ARCHIVE_PREFIX);
-            git.run(["update-ref", "-m", "paddock: merged session", &archive_ref, &head])?;
-            let merged = Merged { target: target.clone(), old, new, how, archive_ref };
+            git.run([
+                "update-ref",
+                "-m",
+                "paddock: merged session",
+                &archive_ref,
+                &head,
+            ])?;
+            let merged = Merged {
+                target: target.clone(),
+                old,
+                new,
+                how,
+                archive_ref,
+            };
             let lock = self.registry().lock()?;
             let mut session = self.registry().load(id)?;
-            self.record(Event::session("merge.done", &session, serde_json::to_value(&merged).unwrap_or_default()))?;
+            self.record(Event::session(
+                "merge.done",
+                &session,
+                serde_json::to_value(&merged).unwrap_or_default(),
+            ))?;
             self.archive_and_remove(&session)?;
             session.state = State::Merged;
             session.archive_ref = Some(merged.archive_ref.clone());
@@ -444,9 +548,14 @@ impl Workspace {
     /// Reads a session's `provenance.yaml`.
     pub fn read_provenance(&self, id: &str) -> Result<Provenance, Error> {
         let path = self.artifact_dir(id).join("provenance.yaml");
-        let text = std::fs::read_to_string(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
-        let raw: RawProvenance = serde_saphyr::from_str(&text)
-            .map_err(|e| Error::Io { path, source: std::io::Error::other(e.to_string()) })?;
+        let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let raw: RawProvenance = serde_saphyr::from_str(&text).map_err(|e| Error::Io {
+            path,
+            source: std::io::Error::other(e.to_string()),
+        })?;
         Ok(Provenance {
             session: raw.session,
             role: raw.role,
@@ -472,22 +581,37 @@ impl Workspace {
     /// Refuses early when the target is checked out somewhere with local changes the merge
     /// would have to overwrite.
     fn check_checkout(&self, target: &str, old: &str, new: &str) -> Result<(), Error> {
-        let Some(worktree) = self.checkout_of(target)? else { return Ok(()) };
+        let Some(worktree) = self.checkout_of(target)? else {
+            return Ok(());
+        };
         let wt = Git::new(&worktree);
         let changed = wt.run(["diff", "--name-only", old, new])?;
         if changed.is_empty() {
             return Ok(());
         }
         // Only the paths the merge brings in can clash: ask git about those alone.
-        let mut args = vec!["status".to_owned(), "--porcelain".to_owned(), "--untracked-files=all".to_owned(), "--".to_owned()];
+        let mut args = vec![
+            "status".to_owned(),
+            "--porcelain".to_owned(),
+            "--untracked-files=all".to_owned(),
+            "--".to_owned(),
+        ];
         args.extend(changed.lines().map(str::to_owned));
-        let dirty = wt.command(&args).env("GIT_LITERAL_PATHSPECS", "1").output().map_err(git::Error::Spawn)?;
+        let dirty = wt
+            .command(&args)
+            .env("GIT_LITERAL_PATHSPECS", "1")
+            .output()
+            .map_err(git::Error::Spawn)?;
         let dirty = String::from_utf8_lossy(&dirty.stdout);
         let clash: Vec<&str> = dirty.lines().map(|l| l.get(3..).unwrap_or(l)).collect();
         if clash.is_empty() {
             Ok(())
         } else {
-            Err(Error::CheckoutDirty { target: target.to_owned(), worktree, files: clash.join(", ") })
+            Err(Error::CheckoutDirty {
+                target: target.to_owned(),
+                worktree,
+                files: clash.join(", "),
+            })
         }
     }
 
@@ -497,7 +621,10 @@ impl Workspace {
         if let Ok(Some(worktree)) = self.checkout_of(target) {
             let wt = Git::new(&worktree);
             if let Err(err) = wt.run(["read-tree", "-m", "-u", old, new]) {
-                eprintln!("paddock: {target} moved to {new}, but updating {} failed: {err}", worktree.display());
+                eprintln!(
+                    "paddock: {target} moved to {new}, but updating {} failed: {err}",
+                    worktree.display()
+                );
             }
         }
     }
@@ -533,13 +660,16 @@ impl Workspace {
                 break;
             }
             // "<mode> <object> <stage>\t<path>"
-            let Some((meta, path)) = field.split_once('\t') else { continue };
+            let Some((meta, path)) = field.split_once('\t') else {
+                continue;
+            };
             let parts: Vec<&str> = meta.split(' ').collect();
             if let [mode, object, stage] = parts[..]
                 && let Ok(stage) = stage.parse::<usize>()
                 && (1..=3).contains(&stage)
             {
-                stages.entry(path.to_owned()).or_default()[stage - 1] = Some((mode.to_owned(), object.to_owned()));
+                stages.entry(path.to_owned()).or_default()[stage - 1] =
+                    Some((mode.to_owned(), object.to_owned()));
             }
         }
         // Informational messages: "<count>\0<path>...\0<type>\0<message>\0".
@@ -592,20 +722,39 @@ impl Workspace {
                     session.id,
                     session.id
                 ),
-                format!("or give the work up: `paddock session cancel {}` (it is archived, not lost)", session.id),
+                format!(
+                    "or give the work up: `paddock session cancel {}` (it is archived, not lost)",
+                    session.id
+                ),
             ],
         })
     }
 
     fn block_on_conflict(&self, session: &Session, report: ConflictReport) -> Result<Error, Error> {
         let dir = self.artifact_dir(&session.id);
-        std::fs::create_dir_all(&dir).map_err(|source| Error::Io { path: dir.clone(), source })?;
-        let yaml = serde_saphyr::to_string(&report)
-            .map_err(|e| Error::Io { path: dir.join("conflicts.yaml"), source: std::io::Error::other(e.to_string()) })?;
+        std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        let yaml = serde_saphyr::to_string(&report).map_err(|e| Error::Io {
+            path: dir.join("conflicts.yaml"),
+            source: std::io::Error::other(e.to_string()),
+        })?;
         write_atomic(&dir.join("conflicts.yaml"), yaml.as_bytes())?;
-        self.record(Event::session("merge.blocked", session, serde_json::to_value(&report).unwrap_or_default()))?;
+        self.record(Event::session(
+            "merge.blocked",
+            session,
+            serde_json::to_value(&report).unwrap_or_default(),
+        ))?;
         let paths: Vec<&str> = report.conflicts.iter().map(|c| c.path.as_str()).collect();
-        self.block(&session.id, &format!("merge conflict into {} on {}", report.target, paths.join(", ")))?;
+        self.block(
+            &session.id,
+            &format!(
+                "merge conflict into {} on {}",
+                report.target,
+                paths.join(", ")
+            ),
+        )?;
         Ok(Error::Conflict(Box::new(report)))
     }
 }
@@ -640,7 +789,9 @@ fn conflict_kind(
         "rename"
     } else if lower.contains("file/directory") || lower.contains("directory/file") {
         "file/directory"
-    } else if lower.contains("modify/delete") || (base.is_some() && (ours.is_none() || theirs.is_none())) {
+    } else if lower.contains("modify/delete")
+        || (base.is_some() && (ours.is_none() || theirs.is_none()))
+    {
         "modify/delete"
     } else if lower.contains("add/add") || (base.is_none() && ours.is_some() && theirs.is_some()) {
         "add/add"
@@ -658,9 +809,15 @@ fn conflict_kind(
 /// "session <id>" when the last commit touching `path` from `tip` names a paddock session,
 /// else "commit <short id> <subject>".
 fn last_change(git: &Git, tip: &str, path: &str) -> Option<String> {
-    let out = git.run(["log", "-1", "--format=%H%x00%s%x00%b", tip, "--", path]).ok()?;
+    let out = git
+        .run(["log", "-1", "--format=%H%x00%s%x00%b", tip, "--", path])
+        .ok()?;
     let mut parts = out.splitn(3, '\0');
-    let (commit, subject, body) = (parts.next()?, parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let (commit, subject, body) = (
+        parts.next()?,
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+    );
     if commit.is_empty() {
         return None;
     }
@@ -671,7 +828,14 @@ fn last_change(git: &Git, tip: &str, path: &str) -> Option<String> {
     // A commit made in a session reaches the target through paddock's merge commit, whose
     // message names the session: the oldest merge on the way from the commit to the tip.
     let merges = git
-        .run(["log", "--merges", "--ancestry-path", "--reverse", "--format=%b", &format!("{commit}..{tip}")])
+        .run([
+            "log",
+            "--merges",
+            "--ancestry-path",
+            "--reverse",
+            "--format=%b",
+            &format!("{commit}..{tip}"),
+        ])
         .unwrap_or_default();
     if let Some(id) = merges.lines().find_map(|l| l.strip_prefix("Session: ")) {
         return Some(format!("session {} (commit {short} {subject})", id.trim()));
@@ -680,14 +844,26 @@ fn last_change(git: &Git, tip: &str, path: &str) -> Option<String> {
 }
 
 fn tree_of(repo: &gix::Repository, commit: &str) -> Result<ObjectId, Error> {
-    let id = ObjectId::from_hex(commit.as_bytes()).map_err(|_| crate::guard::Error::BadInput { line: commit.to_owned() })?;
+    let id = ObjectId::from_hex(commit.as_bytes()).map_err(|_| crate::guard::Error::BadInput {
+        line: commit.to_owned(),
+    })?;
     let err = |message: String| crate::changes::Error::Object { id, message };
     let commit = repo.find_commit(id).map_err(|e| err(e.to_string()))?;
     Ok(commit.tree_id().map_err(|e| err(e.to_string()))?.detach())
 }
 
 fn file_changes(git: &Git, base: &str, head: &str) -> Result<Vec<FileChange>, Error> {
-    let raw = git.output(["diff", "--raw", "-z", "--no-renames", "--full-index", base, head])?.stdout;
+    let raw = git
+        .output([
+            "diff",
+            "--raw",
+            "-z",
+            "--no-renames",
+            "--full-index",
+            base,
+            head,
+        ])?
+        .stdout;
     let text = String::from_utf8_lossy(&raw);
     let mut fields = text.split('\0');
     let mut files = Vec::new();
@@ -725,11 +901,18 @@ fn patch_id(git: &Git, patch: &[u8]) -> Result<String, Error> {
         stdin.write_all(patch).map_err(git::Error::Spawn)?;
     }
     let out = child.wait_with_output().map_err(git::Error::Spawn)?;
-    Ok(String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap_or_default().to_owned())
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_owned())
 }
 
 fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<(), Error> {
-    let io = |source| Error::Io { path: path.to_owned(), source };
+    let io = |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    };
     let dir = path.parent().unwrap_or(std::path::Path::new("."));
     let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
     std::io::Write::write_all(&mut temp, bytes).map_err(io)?;

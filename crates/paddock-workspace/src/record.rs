@@ -11,8 +11,8 @@ use std::path::PathBuf;
 use paddock_ledger::{Entry, Kind, Ledger};
 use serde_json::Value;
 
-use crate::session::Session;
 use crate::Workspace;
+use crate::session::Session;
 
 /// A record to append.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -28,7 +28,11 @@ pub struct Event {
 impl Event {
     /// An event about a session.
     pub fn session(kind: &str, session: &Session, data: Value) -> Event {
-        Event { kind: kind.to_owned(), session: Some(session.id.clone()), data }
+        Event {
+            kind: kind.to_owned(),
+            session: Some(session.id.clone()),
+            data,
+        }
     }
 }
 
@@ -83,19 +87,25 @@ pub type Forward = Box<dyn Fn(&Request) -> Result<(), String>>;
 /// Maps the policy's `ledger:` section onto the ledger's options.
 pub fn ledger_options(policy: &paddock_policy::Policy) -> paddock_ledger::Options {
     let l = policy.ledger();
-    let mut options = paddock_ledger::Options::default();
-    options.durability = match l.fsync {
-        paddock_policy::Durability::Always => paddock_ledger::Durability::Always,
-        paddock_policy::Durability::Batch => paddock_ledger::Durability::Batch,
-        paddock_policy::Durability::Never => paddock_ledger::Durability::Never,
-    };
-    options.batch.max_records = l.batch_max_records as usize;
-    options.batch.max_delay = l.batch_max_delay;
-    options.checkpoint.ref_prefix = l.checkpoint_ref.clone();
-    options.checkpoint.every_records = l.checkpoint.every_records;
-    options.checkpoint.every = l.checkpoint.every;
-    options.checkpoint.at_session_end = l.checkpoint.at_session_end;
-    options
+    let defaults = paddock_ledger::Options::default();
+    paddock_ledger::Options {
+        durability: match l.fsync {
+            paddock_policy::Durability::Always => paddock_ledger::Durability::Always,
+            paddock_policy::Durability::Batch => paddock_ledger::Durability::Batch,
+            paddock_policy::Durability::Never => paddock_ledger::Durability::Never,
+        },
+        batch: paddock_ledger::BatchOptions {
+            max_records: l.batch_max_records as usize,
+            max_delay: l.batch_max_delay,
+        },
+        checkpoint: paddock_ledger::CheckpointOptions {
+            ref_prefix: l.checkpoint_ref.clone(),
+            every_records: l.checkpoint.every_records,
+            every: l.checkpoint.every,
+            at_session_end: l.checkpoint.at_session_end,
+        },
+        ..defaults
+    }
 }
 
 impl Workspace {
@@ -119,9 +129,15 @@ impl Workspace {
 
     /// Appends directly (the supervisor's side of [`Workspace::record`]).
     pub fn append(&self, event: &Event) -> Result<(), Error> {
-        let kind = Kind::parse(&event.kind).map_err(|e| Error::Kind { kind: event.kind.clone(), message: e.to_string() })?;
+        let kind = Kind::parse(&event.kind).map_err(|e| Error::Kind {
+            kind: event.kind.clone(),
+            message: e.to_string(),
+        })?;
         let path = self.ledger_path();
-        let mut entry = Entry::new(kind, &event.data).map_err(|e| Error::Append { path: path.clone(), message: e.to_string() })?;
+        let mut entry = Entry::new(kind, &event.data).map_err(|e| Error::Append {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
         if let Some(session) = &event.session {
             entry = entry.session(session.clone());
         }
@@ -129,12 +145,17 @@ impl Workspace {
         if slot.is_none() {
             let mut options = ledger_options(self.policy());
             options.open_check = self.ledger_check.get();
-            let ledger = Ledger::open(&path, options)
-                .map_err(|e| Error::Open { path: path.clone(), message: e.to_string() })?;
+            let ledger = Ledger::open(&path, options).map_err(|e| Error::Open {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
             *slot = Some(ledger);
         }
         let ledger = slot.as_mut().expect("opened just above");
-        ledger.append(&entry).map_err(|e| Error::Append { path, message: e.to_string() })?;
+        ledger.append(&entry).map_err(|e| Error::Append {
+            path,
+            message: e.to_string(),
+        })?;
         if ledger.checkpoint_due() {
             checkpoint(ledger, self.repo().common_dir());
         }
@@ -157,6 +178,8 @@ impl Workspace {
 
 fn checkpoint(ledger: &mut Ledger, common_dir: &std::path::Path) {
     if let Err(err) = ledger.checkpoint(&paddock_ledger::GitRepo::new(common_dir)) {
-        eprintln!("paddock: warning: the ledger checkpoint failed ({err}); `paddock ledger verify` tells more");
+        eprintln!(
+            "paddock: warning: the ledger checkpoint failed ({err}); `paddock ledger verify` tells more"
+        );
     }
 }

@@ -84,7 +84,10 @@ pub struct RegistryLock {
 impl Registry {
     /// The registry in `state_dir` (created on first write).
     pub fn new(state_dir: impl Into<PathBuf>) -> Registry {
-        Registry { state_dir: state_dir.into(), snapshot: std::cell::RefCell::new(None) }
+        Registry {
+            state_dir: state_dir.into(),
+            snapshot: std::cell::RefCell::new(None),
+        }
     }
 
     /// paddock's state directory.
@@ -103,7 +106,11 @@ impl Registry {
     /// Creates the state directories.
     pub fn ensure(&self) -> Result<(), Error> {
         let dir = self.sessions_dir();
-        fs::create_dir_all(&dir).map_err(|source| Error::Io { action: "cannot create", path: dir, source })
+        fs::create_dir_all(&dir).map_err(|source| Error::Io {
+            action: "cannot create",
+            path: dir,
+            source,
+        })
     }
 
     /// Takes the exclusive registry lock, waiting up to a minute for other paddock processes.
@@ -117,7 +124,11 @@ impl Registry {
             .truncate(false)
             .write(true)
             .open(&path)
-            .map_err(|source| Error::Io { action: "cannot open", path: path.clone(), source })?;
+            .map_err(|source| Error::Io {
+                action: "cannot open",
+                path: path.clone(),
+                source,
+            })?;
         let mut pause = Duration::from_millis(1);
         loop {
             match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
@@ -150,11 +161,21 @@ impl Registry {
         let entries = match fs::read_dir(&dir) {
             Ok(entries) => entries,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(source) => return Err(Error::Io { action: "cannot list", path: dir, source }),
+            Err(source) => {
+                return Err(Error::Io {
+                    action: "cannot list",
+                    path: dir,
+                    source,
+                });
+            }
         };
         let mut sessions = Vec::new();
         for entry in entries {
-            let entry = entry.map_err(|source| Error::Io { action: "cannot list", path: dir.clone(), source })?;
+            let entry = entry.map_err(|source| Error::Io {
+                action: "cannot list",
+                path: dir.clone(),
+                source,
+            })?;
             let path = entry.path();
             if path.extension().is_some_and(|e| e == "yaml") {
                 sessions.push(read_session(&path)?);
@@ -191,15 +212,29 @@ impl Registry {
             path: path.clone(),
             source: std::io::Error::other(err.to_string()),
         })?;
-        let io = |action: &'static str| { let path = dir.clone(); move |source| Error::Io { action, path, source } };
+        let io = |action: &'static str| {
+            let path = dir.clone();
+            move |source| Error::Io {
+                action,
+                path,
+                source,
+            }
+        };
         let mut temp = tempfile::Builder::new()
             .prefix(".tmp-")
             .suffix(".yaml")
             .tempfile_in(self.sessions_dir())
             .map_err(io("cannot create a temp file in"))?;
-        temp.write_all(text.as_bytes()).map_err(io("cannot write a temp file in"))?;
-        temp.as_file().sync_all().map_err(io("cannot sync a temp file in"))?;
-        temp.persist(&path).map_err(|err| Error::Io { action: "cannot replace", path: path.clone(), source: err.error })?;
+        temp.write_all(text.as_bytes())
+            .map_err(io("cannot write a temp file in"))?;
+        temp.as_file()
+            .sync_all()
+            .map_err(io("cannot sync a temp file in"))?;
+        temp.persist(&path).map_err(|err| Error::Io {
+            action: "cannot replace",
+            path: path.clone(),
+            source: err.error,
+        })?;
         // The rename is durable only once the directory is synced.
         if let Ok(dir) = File::open(self.sessions_dir()) {
             let _ = dir.sync_all();
@@ -209,15 +244,23 @@ impl Registry {
 }
 
 fn read_session(path: &Path) -> Result<Session, Error> {
-    let text = fs::read_to_string(path)
-        .map_err(|source| Error::Io { action: "cannot read", path: path.to_owned(), source })?;
-    let session: Session = serde_saphyr::from_str(&text)
-        .map_err(|err| Error::Corrupt { path: path.to_owned(), message: err.without_snippet().to_string() })?;
+    let text = fs::read_to_string(path).map_err(|source| Error::Io {
+        action: "cannot read",
+        path: path.to_owned(),
+        source,
+    })?;
+    let session: Session = serde_saphyr::from_str(&text).map_err(|err| Error::Corrupt {
+        path: path.to_owned(),
+        message: err.without_snippet().to_string(),
+    })?;
     let expected = path.file_stem().map(|s| s.to_string_lossy().into_owned());
     if expected.as_deref() != Some(session.id.as_str()) {
         return Err(Error::Corrupt {
             path: path.to_owned(),
-            message: format!("it holds session {:?}, not the one its name says", session.id),
+            message: format!(
+                "it holds session {:?}, not the one its name says",
+                session.id
+            ),
         });
     }
     Ok(session)

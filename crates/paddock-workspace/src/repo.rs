@@ -17,7 +17,9 @@ pub mod discover {
     #[derive(Debug, thiserror::Error)]
     pub enum Error {
         /// Not inside a git repository.
-        #[error("{dir} is not inside a git repository; run paddock in a repository or pass --repo DIR")]
+        #[error(
+            "{dir} is not inside a git repository; run paddock in a repository or pass --repo DIR"
+        )]
         NotARepository {
             /// Where the search started.
             dir: PathBuf,
@@ -82,16 +84,20 @@ impl Repo {
             source: Box::new(source),
         })?;
         let Some(worktree) = repo.workdir() else {
-            return Err(discover::Error::Bare { git_dir: repo.git_dir().to_owned() });
+            return Err(discover::Error::Bare {
+                git_dir: repo.git_dir().to_owned(),
+            });
         };
         let common_dir = canonical(repo.common_dir());
         let git_dir = canonical(repo.git_dir());
         let worktree = canonical(worktree);
         // The common dir of a non-bare repository is its main worktree's `.git`.
         let main_worktree = if common_dir.file_name().is_some_and(|n| n == ".git") {
-            common_dir.parent().map(Path::to_owned).ok_or_else(|| discover::Error::NoMainWorktree {
-                common_dir: common_dir.clone(),
-                reason: "the common dir has no parent".to_owned(),
+            common_dir.parent().map(Path::to_owned).ok_or_else(|| {
+                discover::Error::NoMainWorktree {
+                    common_dir: common_dir.clone(),
+                    reason: "the common dir has no parent".to_owned(),
+                }
             })?
         } else if common_dir == git_dir {
             worktree.clone()
@@ -101,7 +107,13 @@ impl Repo {
                 reason: "it is not named `.git`; separate git dirs are not supported".to_owned(),
             });
         };
-        Ok(Repo { gix: repo, main_worktree, worktree, common_dir, git_dir })
+        Ok(Repo {
+            gix: repo,
+            main_worktree,
+            worktree,
+            common_dir,
+            git_dir,
+        })
     }
 
     /// The repository opened with gix, for reading objects, refs and the index.
@@ -142,7 +154,9 @@ impl Repo {
     /// The repository's git aliases (`alias.NAME = VALUE`), so the gate sees through them.
     pub fn git_aliases(&self) -> Vec<(String, String)> {
         let config = self.gix.config_snapshot();
-        let Some(sections) = config.plumbing().sections_by_name("alias") else { return Vec::new() };
+        let Some(sections) = config.plumbing().sections_by_name("alias") else {
+            return Vec::new();
+        };
         let mut aliases = Vec::new();
         for section in sections {
             let body = section.body();

@@ -134,21 +134,29 @@ pub fn parse_ttl(text: &str) -> Result<Duration, String> {
     match humantime::parse_duration(text) {
         Ok(d) if d.is_zero() => Err(format!("TTL {text:?} is zero")),
         Ok(d) => Ok(d),
-        Err(err) => Err(format!("{text:?} is not a duration ({err}); write e.g. 90s, 15m, 8h, 2d")),
+        Err(err) => Err(format!(
+            "{text:?} is not a duration ({err}); write e.g. 90s, 15m, 8h, 2d"
+        )),
     }
 }
 
 /// Checks a session id or role: it names a directory, a branch and a ref.
 pub fn validate_name(what: &str, name: &str) -> Result<(), String> {
-    let ok_chars = name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    let ok_chars = name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
     if name.is_empty() || name.len() > 64 {
         Err(format!("{what} must be 1 to 64 characters long"))
     } else if !ok_chars {
-        Err(format!("{what} {name:?} may only contain letters, digits, `.`, `_` and `-`"))
+        Err(format!(
+            "{what} {name:?} may only contain letters, digits, `.`, `_` and `-`"
+        ))
     } else if !name.as_bytes()[0].is_ascii_alphanumeric() {
         Err(format!("{what} {name:?} must start with a letter or digit"))
     } else if name.contains("..") || name.ends_with(".lock") || name.ends_with('.') {
-        Err(format!("{what} {name:?} cannot contain `..` or end in `.` or `.lock`"))
+        Err(format!(
+            "{what} {name:?} cannot contain `..` or end in `.` or `.lock`"
+        ))
     } else {
         Ok(())
     }
@@ -162,7 +170,16 @@ mod tests {
     fn names() {
         assert!(validate_name("id", "agent-1").is_ok());
         assert!(validate_name("id", "a.b_c").is_ok());
-        for bad in ["", "-x", "a/b", "a..b", "x.lock", "ü", "a b", &"x".repeat(65)] {
+        for bad in [
+            "",
+            "-x",
+            "a/b",
+            "a..b",
+            "x.lock",
+            "ü",
+            "a b",
+            &"x".repeat(65),
+        ] {
             assert!(validate_name("id", bad).is_err(), "{bad:?}");
         }
     }

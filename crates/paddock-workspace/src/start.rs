@@ -5,11 +5,11 @@ use std::time::{Duration, SystemTime};
 
 use paddock_policy::glob::PatternSet;
 
+use crate::Workspace;
 use crate::approvals::Grant;
 use crate::git::{self, Git};
 use crate::record::Event;
 use crate::session::{self, Mode, Session, State};
-use crate::Workspace;
 
 /// What the caller asks for.
 #[derive(Debug, Clone, Default)]
@@ -33,7 +33,9 @@ pub struct Options {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// INV-WS-001.
-    #[error("a session must declare its scope before it writes: pass --scope GLOB (e.g. --scope 'src/**')")]
+    #[error(
+        "a session must declare its scope before it writes: pass --scope GLOB (e.g. --scope 'src/**')"
+    )]
     NoScope,
     /// A glob is invalid or escapes the repository.
     #[error("invalid scope: {0}")]
@@ -131,37 +133,63 @@ impl Workspace {
             None => generate_id(&role),
         };
         let policy = self.policy();
-        let mode = options.mode.unwrap_or_else(|| policy.isolation().mode.into());
+        let mode = options
+            .mode
+            .unwrap_or_else(|| policy.isolation().mode.into());
         let ttl = options.ttl.unwrap_or(policy.isolation().ttl);
 
         let git = self.repo().git();
         let base = git
             .run(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"])
             .map_err(|_| Error::NoCommits)?;
-        let target = git.run(["symbolic-ref", "--quiet", "--short", "HEAD"]).map_err(|_| Error::Detached)?;
+        let target = git
+            .run(["symbolic-ref", "--quiet", "--short", "HEAD"])
+            .map_err(|_| Error::Detached)?;
         if mode == Mode::Worktree && !options.allow_dirty {
             let status = git.run(["status", "--porcelain", "--untracked-files=no"])?;
             if !status.is_empty() {
-                let files: Vec<_> = status.lines().take(5).map(|l| l.get(3..).unwrap_or(l)).collect();
-                return Err(Error::Dirty { files: files.join(", ") });
+                let files: Vec<_> = status
+                    .lines()
+                    .take(5)
+                    .map(|l| l.get(3..).unwrap_or(l))
+                    .collect();
+                return Err(Error::Dirty {
+                    files: files.join(", "),
+                });
             }
         }
 
         let lock = self.registry().lock()?;
         let now = SystemTime::now();
         if self.registry().contains(&id) {
-            return Err(Error::DuplicateId { id, what: "a session in the registry".to_owned() });
+            return Err(Error::DuplicateId {
+                id,
+                what: "a session in the registry".to_owned(),
+            });
         }
         let branch = format!("paddock/{id}");
-        if git.test(["show-ref", "--verify", "--quiet", &format!("refs/heads/{branch}")])? {
-            return Err(Error::DuplicateId { id, what: format!("branch {branch} exists") });
+        if git.test([
+            "show-ref",
+            "--verify",
+            "--quiet",
+            &format!("refs/heads/{branch}"),
+        ])? {
+            return Err(Error::DuplicateId {
+                id,
+                what: format!("branch {branch} exists"),
+            });
         }
         let approvals = self.approvals_for(&id)?;
         for other in self.registry().load_all()? {
             if !other.holds_scope(now) {
                 continue;
             }
-            let approved = approvals.iter().any(|a| a.grant == Grant::Overlap { other: other.id.clone() });
+            let approved = approvals.iter().any(|a| {
+                a.grant
+                    == Grant::Overlap {
+                        other: other.id.clone(),
+                    }
+            });
             let theirs = PatternSet::new(&other.scope)?;
             if !approved && let Some(hit) = paddock_policy::glob::overlap(&scope, &theirs) {
                 return Err(Error::Overlap {
@@ -183,7 +211,9 @@ impl Workspace {
                 match add_worktree(&git, &path, &branch, &base) {
                     Ok(()) => (Mode::Worktree, crate::repo::canonical(&path), Some(branch)),
                     Err(reason) if policy.isolation().lock_fallback => {
-                        eprintln!("paddock: worktree failed ({reason}); falling back to lock mode as the policy allows");
+                        eprintln!(
+                            "paddock: worktree failed ({reason}); falling back to lock mode as the policy allows"
+                        );
                         (Mode::Lock, self.repo().main_worktree().to_owned(), None)
                     }
                     Err(reason) => return Err(Error::NoIsolation { reason }),
@@ -212,9 +242,17 @@ impl Workspace {
                 remove_new_worktree(&git, &session.worktree, session.branch.as_deref());
             }
         };
-        let mut events = vec![Event::session("session.started", &session, session_data(&session))];
+        let mut events = vec![Event::session(
+            "session.started",
+            &session,
+            session_data(&session),
+        )];
         if session.mode == Mode::Lock {
-            events.push(Event::session("lock.acquired", &session, scope_data(&session)));
+            events.push(Event::session(
+                "lock.acquired",
+                &session,
+                scope_data(&session),
+            ));
         }
         for event in events {
             if let Err(err) = self.record(event) {
@@ -279,7 +317,12 @@ fn add_worktree(git: &Git, path: &std::path::Path, branch: &str, base: &str) -> 
 
 /// Undoes a worktree this very command created (nothing in it can be anyone's work yet).
 fn remove_new_worktree(git: &Git, path: &std::path::Path, branch: Option<&str>) {
-    let _ = git.output(["worktree".as_ref(), "remove".as_ref(), "--force".as_ref(), path.as_os_str()]);
+    let _ = git.output([
+        "worktree".as_ref(),
+        "remove".as_ref(),
+        "--force".as_ref(),
+        path.as_os_str(),
+    ]);
     if path.exists() {
         let _ = std::fs::remove_dir_all(path);
     }
@@ -290,7 +333,9 @@ fn remove_new_worktree(git: &Git, path: &std::path::Path, branch: Option<&str>) 
 
 /// `<role>-<6 hex>`: short, readable, unique enough (and checked for collisions under the lock).
 fn generate_id(role: &str) -> String {
-    let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
     let mut hasher = blake3::Hasher::new();
     hasher.update(&now.as_nanos().to_le_bytes());
     hasher.update(&std::process::id().to_le_bytes());

@@ -17,10 +17,10 @@ use notify::{RecursiveMode, Watcher};
 use paddock_policy::glob::PatternSet;
 use serde::Serialize;
 
+use crate::Workspace;
 use crate::git::Git;
 use crate::record::Event;
 use crate::session::{Mode, Session};
-use crate::Workspace;
 
 /// Watcher errors.
 #[derive(Debug, thiserror::Error)]
@@ -86,7 +86,11 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Options {
-        Options { session: None, debounce: Duration::from_millis(50), refresh: Duration::from_secs(2) }
+        Options {
+            session: None,
+            debounce: Duration::from_millis(50),
+            refresh: Duration::from_secs(2),
+        }
     }
 }
 
@@ -109,10 +113,18 @@ impl Workspace {
                 continue;
             }
             let scope = PatternSet::new(&session.scope).unwrap_or_default();
-            roots.push(Root { path: session.worktree.clone(), session: Some(session), scope });
+            roots.push(Root {
+                path: session.worktree.clone(),
+                session: Some(session),
+                scope,
+            });
         }
         if options.session.is_none() {
-            roots.push(Root { path: self.repo().main_worktree().to_owned(), session: None, scope: PatternSet::empty() });
+            roots.push(Root {
+                path: self.repo().main_worktree().to_owned(),
+                session: None,
+                scope: PatternSet::empty(),
+            });
         }
         Ok(roots)
     }
@@ -130,7 +142,10 @@ impl Workspace {
         let mut watcher = notify::recommended_watcher(move |event| {
             let _ = tx.send(event);
         })
-        .map_err(|e| Error::Notify { path: PathBuf::from("/"), message: e.to_string() })?;
+        .map_err(|e| Error::Notify {
+            path: PathBuf::from("/"),
+            message: e.to_string(),
+        })?;
         let mut watched: BTreeSet<PathBuf> = BTreeSet::new();
         let mut roots = self.watch_roots(options)?;
         for root in &roots {
@@ -176,7 +191,8 @@ impl Workspace {
                     _ => {}
                 }
                 for path in event.paths {
-                    if path.components().any(|c| c.as_os_str() == ".git") && !path.ends_with(".git") {
+                    if path.components().any(|c| c.as_os_str() == ".git") && !path.ends_with(".git")
+                    {
                         continue;
                     }
                     touched.insert(path);
@@ -211,8 +227,11 @@ impl Workspace {
                 add_tree(watcher, &root.path, watched)?;
             }
         }
-        let gone: Vec<PathBuf> =
-            watched.iter().filter(|p| !roots.iter().any(|r| p.starts_with(&r.path))).cloned().collect();
+        let gone: Vec<PathBuf> = watched
+            .iter()
+            .filter(|p| !roots.iter().any(|r| p.starts_with(&r.path)))
+            .cloned()
+            .collect();
         for path in gone {
             let _ = watcher.unwatch(&path);
             watched.remove(&path);
@@ -222,16 +241,26 @@ impl Workspace {
 
     /// Decides what a burst of touched paths means: candidates outside the scope (or protected)
     /// count only if git sees them changed.
-    fn reconcile(&self, roots: &[Root], touched: &BTreeSet<PathBuf>, started: Instant) -> Result<Vec<Finding>, Error> {
+    fn reconcile(
+        &self,
+        roots: &[Root],
+        touched: &BTreeSet<PathBuf>,
+        started: Instant,
+    ) -> Result<Vec<Finding>, Error> {
         let mut by_root: HashMap<usize, Vec<(String, &'static str)>> = HashMap::new();
         for path in touched {
             // The deepest root containing the path (session worktrees may sit under the main one).
-            let Some((index, root)) =
-                roots.iter().enumerate().filter(|(_, r)| path.starts_with(&r.path)).max_by_key(|(_, r)| r.path.as_os_str().len())
+            let Some((index, root)) = roots
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| path.starts_with(&r.path))
+                .max_by_key(|(_, r)| r.path.as_os_str().len())
             else {
                 continue;
             };
-            let Ok(rel) = path.strip_prefix(&root.path) else { continue };
+            let Ok(rel) = path.strip_prefix(&root.path) else {
+                continue;
+            };
             let rel = rel.to_string_lossy().into_owned();
             if rel.is_empty() {
                 continue;
@@ -239,7 +268,10 @@ impl Workspace {
             let bytes = rel.as_bytes();
             let rule = if self.policy().protected().is_match(bytes) {
                 "fs.write.protected"
-            } else if root.session.is_some() && !root.scope.is_match(bytes) && !self.policy().scratch().worktree.is_match(bytes) {
+            } else if root.session.is_some()
+                && !root.scope.is_match(bytes)
+                && !self.policy().scratch().worktree.is_match(bytes)
+            {
                 "fs.write.outside-scope"
             } else {
                 continue;
@@ -250,10 +282,13 @@ impl Workspace {
         for (index, candidates) in by_root {
             let root = &roots[index];
             let changed = changed_paths(&root.path, candidates.iter().map(|(p, _)| p.as_str()))?;
-            let rules: BTreeMap<&str, &'static str> = candidates.iter().map(|(p, r)| (p.as_str(), *r)).collect();
+            let rules: BTreeMap<&str, &'static str> =
+                candidates.iter().map(|(p, r)| (p.as_str(), *r)).collect();
             let mut blocked = false;
             for path in changed {
-                let Some(rule) = rules.get(path.as_str()).copied() else { continue };
+                let Some(rule) = rules.get(path.as_str()).copied() else {
+                    continue;
+                };
                 let finding = Finding {
                     session: root.session.as_ref().map(|s| s.id.clone()),
                     path: path.clone(),
@@ -303,12 +338,19 @@ impl Workspace {
         }
         let scope = PatternSet::new(&session.scope).unwrap_or_default();
         let status = Git::new(&session.worktree)
-            .output(["status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames"])?
+            .output([
+                "status",
+                "--porcelain=v1",
+                "-z",
+                "--untracked-files=all",
+                "--no-renames",
+            ])?
             .stdout;
         for entry in status.split(|b| *b == 0).filter(|e| e.len() > 3) {
             let path = &entry[3..];
             let shown = String::from_utf8_lossy(path).into_owned();
-            let nested_git = path.ends_with(b"/.git") || path.ends_with(b"/.git/") || shown.contains("/.git/");
+            let nested_git =
+                path.ends_with(b"/.git") || path.ends_with(b"/.git/") || shown.contains("/.git/");
             if nested_git {
                 violations.push(crate::guard::Violation {
                     rule: "fs.write.protected",
@@ -325,7 +367,11 @@ impl Workspace {
                 violations.push(crate::guard::Violation {
                     rule: "fs.write.outside-scope",
                     subject: shown,
-                    detail: format!("outside session {}'s scope ({})", session.id, session.scope.join(" ")),
+                    detail: format!(
+                        "outside session {}'s scope ({})",
+                        session.id,
+                        session.scope.join(" ")
+                    ),
                 });
             }
         }
@@ -334,12 +380,25 @@ impl Workspace {
 }
 
 /// The candidates git reports as changed (modified, added, deleted or untracked) in `root`.
-fn changed_paths<'a>(root: &Path, candidates: impl Iterator<Item = &'a str>) -> Result<Vec<String>, Error> {
+fn changed_paths<'a>(
+    root: &Path,
+    candidates: impl Iterator<Item = &'a str>,
+) -> Result<Vec<String>, Error> {
     let git = Git::new(root);
-    let mut args: Vec<String> =
-        vec!["status".into(), "--porcelain=v1".into(), "-z".into(), "--untracked-files=all".into(), "--no-renames".into(), "--".into()];
+    let mut args: Vec<String> = vec![
+        "status".into(),
+        "--porcelain=v1".into(),
+        "-z".into(),
+        "--untracked-files=all".into(),
+        "--no-renames".into(),
+        "--".into(),
+    ];
     args.extend(candidates.map(str::to_owned));
-    let output = git.command(&args).env("GIT_LITERAL_PATHSPECS", "1").output().map_err(crate::git::Error::Spawn)?;
+    let output = git
+        .command(&args)
+        .env("GIT_LITERAL_PATHSPECS", "1")
+        .output()
+        .map_err(crate::git::Error::Spawn)?;
     let out = output.stdout;
     Ok(out
         .split(|b| *b == 0)
@@ -349,13 +408,19 @@ fn changed_paths<'a>(root: &Path, candidates: impl Iterator<Item = &'a str>) -> 
 }
 
 fn limit_error(dirs: usize) -> Error {
-    let limit = std::fs::read_to_string("/proc/sys/fs/inotify/max_user_watches").map(|s| s.trim().to_owned()).unwrap_or_else(|_| "unknown".to_owned());
+    let limit = std::fs::read_to_string("/proc/sys/fs/inotify/max_user_watches")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|_| "unknown".to_owned());
     Error::Limit { limit, dirs }
 }
 
 /// Watches every directory of a tree except `.git`, non-recursively (so new directories get a
 /// rescan, not a blind spot).
-fn add_tree(watcher: &mut notify::RecommendedWatcher, root: &Path, watched: &mut BTreeSet<PathBuf>) -> Result<(), Error> {
+fn add_tree(
+    watcher: &mut notify::RecommendedWatcher,
+    root: &Path,
+    watched: &mut BTreeSet<PathBuf>,
+) -> Result<(), Error> {
     let mut stack = vec![root.to_owned()];
     while let Some(dir) = stack.pop() {
         if watched.contains(&dir) {
@@ -365,17 +430,29 @@ fn add_tree(watcher: &mut notify::RecommendedWatcher, root: &Path, watched: &mut
             Ok(()) => {
                 watched.insert(dir.clone());
             }
-            Err(err) if matches!(err.kind, notify::ErrorKind::MaxFilesWatch) => return Err(limit_error(watched.len())),
-            Err(err) if matches!(&err.kind, notify::ErrorKind::Io(io) if io.raw_os_error() == Some(nix::errno::Errno::ENOSPC as i32)) => {
+            Err(err) if matches!(err.kind, notify::ErrorKind::MaxFilesWatch) => {
+                return Err(limit_error(watched.len()));
+            }
+            Err(err) if matches!(&err.kind, notify::ErrorKind::Io(io) if io.raw_os_error() == Some(nix::errno::Errno::ENOSPC as i32)) =>
+            {
                 return Err(limit_error(watched.len()));
             }
             // The directory vanished in the meantime: nothing to watch.
             Err(_) if !dir.exists() => continue,
-            Err(err) => return Err(Error::Notify { path: dir, message: err.to_string() }),
+            Err(err) => {
+                return Err(Error::Notify {
+                    path: dir,
+                    message: err.to_string(),
+                });
+            }
         }
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         for entry in entries.flatten() {
-            let Ok(kind) = entry.file_type() else { continue };
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
             if kind.is_dir() && entry.file_name() != ".git" {
                 stack.push(entry.path());
             }
@@ -388,7 +465,9 @@ fn walk_files(root: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     let mut stack = vec![root.to_owned()];
     while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         for entry in entries.flatten() {
             match entry.file_type() {
                 Ok(t) if t.is_dir() && entry.file_name() != ".git" => stack.push(entry.path()),

@@ -38,7 +38,10 @@ pub struct Workspace {
 
 impl std::fmt::Debug for Workspace {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Workspace").field("repo", &self.repo).field("policy", &self.policy.source()).finish()
+        f.debug_struct("Workspace")
+            .field("repo", &self.repo)
+            .field("policy", &self.policy.source())
+            .finish()
     }
 }
 
@@ -54,7 +57,14 @@ impl Workspace {
     /// A workspace with an explicit policy.
     pub fn with_policy(repo: Repo, policy: Policy) -> Workspace {
         let registry = Registry::new(repo.state_dir());
-        Workspace { repo, policy, registry, ledger: std::cell::RefCell::new(None), forward: None, ledger_check: std::cell::Cell::new(paddock_ledger::OpenCheck::Full) }
+        Workspace {
+            repo,
+            policy,
+            registry,
+            ledger: std::cell::RefCell::new(None),
+            forward: None,
+            ledger_check: std::cell::Cell::new(paddock_ledger::OpenCheck::Full),
+        }
     }
 
     /// Verifies only the ledger's last record before appending (for hot paths: hooks, the

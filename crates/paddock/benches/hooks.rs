@@ -10,7 +10,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn git(dir: &Path, args: &[&str]) {
-    let status = hermetic(Command::new("git").arg("-C").arg(dir).args(args)).status().expect("git runs");
+    let status = hermetic(Command::new("git").arg("-C").arg(dir).args(args))
+        .status()
+        .expect("git runs");
     assert!(status.success(), "git {args:?} failed");
 }
 
@@ -29,7 +31,8 @@ fn hook_dir(root: &Path, name: &str, body: Option<&str>) -> PathBuf {
     if let Some(body) = body {
         let path = dir.join("pre-commit");
         std::fs::write(&path, body).expect("write");
-        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .expect("chmod");
     }
     dir
 }
@@ -44,8 +47,14 @@ fn ms(d: Duration) -> f64 {
 }
 
 fn main() {
-    let files: usize = std::env::var("PADDOCK_BENCH_FILES").ok().and_then(|v| v.parse().ok()).unwrap_or(50_000);
-    let commits: usize = std::env::var("PADDOCK_BENCH_COMMITS").ok().and_then(|v| v.parse().ok()).unwrap_or(25);
+    let files: usize = std::env::var("PADDOCK_BENCH_FILES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50_000);
+    let commits: usize = std::env::var("PADDOCK_BENCH_COMMITS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(25);
     let paddock = env!("CARGO_BIN_EXE_paddock");
     let tmp = tempfile::tempdir().expect("tmp");
     let repo = tmp.path().join("repo");
@@ -61,35 +70,58 @@ fn main() {
     git(&repo, &["add", "-A"]);
     git(&repo, &["commit", "-q", "-m", "initial"]);
     let run = |args: &[&str]| {
-        let out = hermetic(Command::new(paddock).args(args).current_dir(&repo)).output().expect("paddock");
-        assert!(out.status.success(), "paddock {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = hermetic(Command::new(paddock).args(args).current_dir(&repo))
+            .output()
+            .expect("paddock");
+        assert!(
+            out.status.success(),
+            "paddock {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         out
     };
     run(&["init"]);
-    let out = run(&["session", "start", "--id", "bench", "--scope", "src/d001/**", "--json"]);
+    let out = run(&[
+        "session",
+        "start",
+        "--id",
+        "bench",
+        "--scope",
+        "src/d001/**",
+        "--json",
+    ]);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let worktree = PathBuf::from(json["worktree"].as_str().expect("worktree"));
 
     let none = hook_dir(tmp.path(), "hooks-none", None);
     let empty = hook_dir(tmp.path(), "hooks-empty", Some("#!/bin/sh\nexit 0\n"));
-    let diff = hook_dir(tmp.path(), "hooks-diff", Some("#!/bin/sh\ngit diff --cached --name-only >/dev/null\n"));
+    let diff = hook_dir(
+        tmp.path(),
+        "hooks-diff",
+        Some("#!/bin/sh\ngit diff --cached --name-only >/dev/null\n"),
+    );
     let configs: Vec<(&str, Option<&Path>)> = vec![
         ("no hooks (baseline)", Some(&none)),
         ("empty sh pre-commit", Some(&empty)),
         ("sh pre-commit: git diff --cached --name-only", Some(&diff)),
-        ("paddock (pre-commit + reference-transaction + post-commit)", None),
+        (
+            "paddock (pre-commit + reference-transaction + post-commit)",
+            None,
+        ),
     ];
     let mut times: Vec<Vec<Duration>> = vec![Vec::new(); configs.len()];
     let mut n = 0;
     for round in 0..commits + 2 {
         for (i, (_, hooks)) in configs.iter().enumerate() {
             n += 1;
-            std::fs::write(worktree.join("src/d001/changed.rs"), format!("// {n}\n")).expect("write");
+            std::fs::write(worktree.join("src/d001/changed.rs"), format!("// {n}\n"))
+                .expect("write");
             git(&worktree, &["add", "src/d001/changed.rs"]);
             let mut cmd = Command::new("git");
             hermetic(&mut cmd).arg("-C").arg(&worktree);
             if let Some(dir) = hooks {
-                cmd.arg("-c").arg(format!("core.hooksPath={}", dir.display()));
+                cmd.arg("-c")
+                    .arg(format!("core.hooksPath={}", dir.display()));
             }
             cmd.args(["commit", "-q", "-m", "bench"]);
             let start = Instant::now();
@@ -102,13 +134,22 @@ fn main() {
         }
     }
     let medians: Vec<Duration> = times.iter().map(|t| median(t.clone())).collect();
-    println!("one commit of one file in a {files}-file repository, median of {commits} (same run, interleaved):");
+    println!(
+        "one commit of one file in a {files}-file repository, median of {commits} (same run, interleaved):"
+    );
     for ((name, _), m) in configs.iter().zip(&medians) {
-        println!("  {name:<62} {:>7.2} ms   hooks cost {:>6.2} ms", ms(*m), ms(*m) - ms(medians[0]));
+        println!(
+            "  {name:<62} {:>7.2} ms   hooks cost {:>6.2} ms",
+            ms(*m),
+            ms(*m) - ms(medians[0])
+        );
     }
     let paddock_extra = ms(medians[3]) - ms(medians[1]);
     let diff_cost = ms(medians[2]) - ms(medians[0]);
     let paddock_cost = ms(medians[3]) - ms(medians[0]);
     println!("paddock vs empty hook: {paddock_extra:+.2} ms (budget <= 5 ms)");
-    println!("paddock hooks {paddock_cost:.2} ms vs git diff --cached hook {diff_cost:.2} ms (ratio {:.2})", paddock_cost / diff_cost);
+    println!(
+        "paddock hooks {paddock_cost:.2} ms vs git diff --cached hook {diff_cost:.2} ms (ratio {:.2})",
+        paddock_cost / diff_cost
+    );
 }

@@ -17,21 +17,37 @@ fn hermetic(cmd: &mut Command) -> &mut Command {
 }
 
 fn git(dir: &Path, args: &[&str]) {
-    let out = hermetic(Command::new("git").arg("-C").arg(dir).args(args)).output().expect("git");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = hermetic(Command::new("git").arg("-C").arg(dir).args(args))
+        .output()
+        .expect("git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn timed(cmd: &mut Command) -> Duration {
     let start = Instant::now();
     let out = cmd.output().expect("runs");
     let elapsed = start.elapsed();
-    assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     elapsed
 }
 
 fn main() {
-    let files: usize = std::env::var("PADDOCK_BENCH_FILES").ok().and_then(|v| v.parse().ok()).unwrap_or(50_000);
-    let rounds: usize = std::env::var("PADDOCK_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(7);
+    let files: usize = std::env::var("PADDOCK_BENCH_FILES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50_000);
+    let rounds: usize = std::env::var("PADDOCK_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(7);
     let paddock = env!("CARGO_BIN_EXE_paddock");
     let tmp = tempfile::tempdir().expect("tmp");
     let repo = tmp.path().join("repo");
@@ -58,19 +74,48 @@ fn main() {
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
     for round in 0..rounds {
         let id = format!("m{round}");
-        let out = paddock_cmd(&["session", "start", "--json", "--id", &id, "--scope", "work/**"]).output().expect("start");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = paddock_cmd(&[
+            "session", "start", "--json", "--id", &id, "--scope", "work/**",
+        ])
+        .output()
+        .expect("start");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
         let worktree = PathBuf::from(json["worktree"].as_str().expect("worktree"));
         for i in 0..100 {
-            std::fs::write(worktree.join(format!("work/w{i}.rs")), format!("// round {round}\n")).expect("write");
+            std::fs::write(
+                worktree.join(format!("work/w{i}.rs")),
+                format!("// round {round}\n"),
+            )
+            .expect("write");
         }
         git(&worktree, &["commit", "-q", "-am", "100 files"]);
         // The same merge by git, in a scratch clone (made outside the timing).
         let clone = tmp.path().join(format!("clone{round}"));
-        git(tmp.path(), &["clone", "-q", "--no-hardlinks", repo.to_str().expect("utf8"), clone.to_str().expect("utf8")]);
-        git(&clone, &["fetch", "-q", "origin", &format!("paddock/{id}:incoming")]);
-        theirs.push(timed(hermetic(Command::new("git").arg("-C").arg(&clone).args(["merge", "-q", "--no-ff", "-m", "merge", "incoming"]))));
+        git(
+            tmp.path(),
+            &[
+                "clone",
+                "-q",
+                "--no-hardlinks",
+                repo.to_str().expect("utf8"),
+                clone.to_str().expect("utf8"),
+            ],
+        );
+        git(
+            &clone,
+            &["fetch", "-q", "origin", &format!("paddock/{id}:incoming")],
+        );
+        theirs.push(timed(hermetic(
+            Command::new("git")
+                .arg("-C")
+                .arg(&clone)
+                .args(["merge", "-q", "--no-ff", "-m", "merge", "incoming"]),
+        )));
         let start = Instant::now();
         timed(&mut paddock_cmd(&["session", "finish", &id]));
         timed(&mut paddock_cmd(&["merge", &id]));
@@ -81,8 +126,13 @@ fn main() {
     theirs.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let (p, g) = (ms(ours[ours.len() / 2]), ms(theirs[theirs.len() / 2]));
-    println!("finish + merge of 100 changed files in a {files}-file repository, median of {rounds}:");
+    println!(
+        "finish + merge of 100 changed files in a {files}-file repository, median of {rounds}:"
+    );
     println!("  paddock session finish + paddock merge  {p:>8.1} ms");
     println!("  git merge --no-ff (scratch clone)       {g:>8.1} ms");
-    println!("  ratio {:.2} (paddock / git; must not be slower: <= 1.0)", p / g);
+    println!(
+        "  ratio {:.2} (paddock / git; must not be slower: <= 1.0)",
+        p / g
+    );
 }

@@ -18,8 +18,14 @@ fn hermetic(cmd: &mut Command) -> &mut Command {
 }
 
 fn main() {
-    let files: usize = std::env::var("PADDOCK_BENCH_FILES").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
-    let writes: usize = std::env::var("PADDOCK_BENCH_WRITES").ok().and_then(|v| v.parse().ok()).unwrap_or(21);
+    let files: usize = std::env::var("PADDOCK_BENCH_FILES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let writes: usize = std::env::var("PADDOCK_BENCH_WRITES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(21);
     let paddock = env!("CARGO_BIN_EXE_paddock");
     let tmp = tempfile::tempdir().expect("tmp");
     let repo = tmp.path().join("repo");
@@ -31,28 +37,56 @@ fn main() {
         }
         std::fs::write(dir.join(format!("f{i}.txt")), "x\n").expect("write");
     }
-    let git = |args: &[&str]| assert!(hermetic(Command::new("git").arg("-C").arg(&repo).args(args)).status().expect("git").success());
+    let git = |args: &[&str]| {
+        assert!(
+            hermetic(Command::new("git").arg("-C").arg(&repo).args(args))
+                .status()
+                .expect("git")
+                .success()
+        )
+    };
     git(&["init", "-q", "-b", "main"]);
     git(&["add", "-A"]);
     git(&["commit", "-q", "-m", "i"]);
-    let out = hermetic(Command::new(paddock).current_dir(&repo).args(["session", "start", "--json", "--id", "w", "--scope", "pkg000/**"]))
-        .output()
-        .expect("start");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = hermetic(Command::new(paddock).current_dir(&repo).args([
+        "session",
+        "start",
+        "--json",
+        "--id",
+        "w",
+        "--scope",
+        "pkg000/**",
+    ]))
+    .output()
+    .expect("start");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let worktree = PathBuf::from(json["worktree"].as_str().expect("worktree"));
 
     let started = Instant::now();
-    let mut child = hermetic(Command::new(paddock).current_dir(&repo).args(["watch", "--session", "w", "--json"]))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("watch");
+    let mut child = hermetic(Command::new(paddock).current_dir(&repo).args([
+        "watch",
+        "--session",
+        "w",
+        "--json",
+    ]))
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("watch");
     let pid = child.id();
     let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
     let mut line = String::new();
     stderr.read_line(&mut line).expect("ready line");
-    eprintln!("{} after {:.2} s", line.trim(), started.elapsed().as_secs_f64());
+    eprintln!(
+        "{} after {:.2} s",
+        line.trim(),
+        started.elapsed().as_secs_f64()
+    );
     let (tx, rx) = std::sync::mpsc::channel();
     let stdout = child.stdout.take().expect("stdout");
     std::thread::spawn(move || {
@@ -67,7 +101,9 @@ fn main() {
         std::fs::write(&path, "out of scope\n").expect("write");
         let want = format!("leak{i}.txt");
         loop {
-            let (at, line) = rx.recv_timeout(Duration::from_secs(10)).expect("a finding within 10 s");
+            let (at, line) = rx
+                .recv_timeout(Duration::from_secs(10))
+                .expect("a finding within 10 s");
             if line.contains(&want) {
                 latencies.push(at - wrote);
                 break;
@@ -75,7 +111,11 @@ fn main() {
         }
     }
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let hwm = status.lines().find(|l| l.starts_with("VmHWM")).unwrap_or("VmHWM: ?").to_owned();
+    let hwm = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM"))
+        .unwrap_or("VmHWM: ?")
+        .to_owned();
     let _ = child.kill();
     let _ = child.wait();
     latencies.sort();

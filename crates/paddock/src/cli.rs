@@ -46,7 +46,9 @@ Exit status:
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Make a repository ready: state directory, policy check, git hook shims (idempotent).
-    #[command(after_help = "Examples:\n  paddock init --repo ~/src/project\n  paddock init --check\n  paddock init --uninstall")]
+    #[command(
+        after_help = "Examples:\n  paddock init --repo ~/src/project\n  paddock init --check\n  paddock init --uninstall"
+    )]
     Init(InitArgs),
     /// Report the hooks, core.hooksPath and the policy: what works and what to fix.
     Doctor,
@@ -73,7 +75,9 @@ pub enum Command {
     #[command(subcommand)]
     Policy(PolicyCommand),
     /// Merge a finished session into its target (exit 3 and a conflict report when blocked).
-    #[command(after_help = "Examples:\n  paddock merge claim-1\n  paddock merge claim-1 --into release --json")]
+    #[command(
+        after_help = "Examples:\n  paddock merge claim-1\n  paddock merge claim-1 --into release --json"
+    )]
     Merge {
         /// Session id.
         id: String,
@@ -82,7 +86,9 @@ pub enum Command {
         into: Option<String>,
     },
     /// Decide whether a command may run, without running it: exit 0 allow, 1 deny, 2 error.
-    #[command(after_help = "Examples:\n  paddock check -c 'git reset --hard'\n  paddock check --session claim-1 --json -c 'rm -rf docs'\n  paddock check --format claude-code < payload.json   # a PreToolUse hook")]
+    #[command(
+        after_help = "Examples:\n  paddock check -c 'git reset --hard'\n  paddock check --session claim-1 --json -c 'rm -rf docs'\n  paddock check --format claude-code < payload.json   # a PreToolUse hook"
+    )]
     Check(CheckArgs),
     /// One screen: sessions, scopes, states, ahead/behind, what blocks each, live approvals.
     Status,
@@ -90,7 +96,9 @@ pub enum Command {
     #[command(subcommand)]
     Approve(ApproveCommand),
     /// Watch session worktrees and report out-of-scope and cross-session changes to the ledger.
-    #[command(after_help = "Examples:\n  paddock watch\n  paddock watch --session claim-1 --json\n  paddock watch --daemon")]
+    #[command(
+        after_help = "Examples:\n  paddock watch\n  paddock watch --session claim-1 --json\n  paddock watch --daemon"
+    )]
     Watch {
         /// Only this session's worktree.
         #[arg(long)]
@@ -155,7 +163,9 @@ pub enum SessionCommand {
 #[derive(Debug, Subcommand)]
 pub enum ApproveCommand {
     /// Let SESSION hold a scope overlapping OTHER's (start it with --id SESSION).
-    #[command(after_help = "Example:\n  paddock approve overlap --session fix-2 --with fix-1 --reason 'same module, coordinated'")]
+    #[command(
+        after_help = "Example:\n  paddock approve overlap --session fix-2 --with fix-1 --reason 'same module, coordinated'"
+    )]
     Overlap {
         #[command(flatten)]
         common: ApproveCommon,
@@ -221,7 +231,9 @@ pub enum LedgerCommand {
     /// (recoverable), 5 tampered.
     Verify,
     /// Print records.
-    #[command(after_help = "Examples:\n  paddock ledger show --session claim-1\n  paddock ledger show --kind deny --since 2026-11-22T00:00:00Z --json\n  paddock ledger show --all-writers")]
+    #[command(
+        after_help = "Examples:\n  paddock ledger show --session claim-1\n  paddock ledger show --kind deny --since 2026-11-22T00:00:00Z --json\n  paddock ledger show --all-writers"
+    )]
     Show {
         #[command(flatten)]
         filter: LedgerFilter,
@@ -350,7 +362,9 @@ pub enum ModeArg {
 #[derive(Debug, Subcommand)]
 pub enum PolicyCommand {
     /// Validate a policy (default: the repository's, or the built-in one).
-    #[command(after_help = "Examples:\n  paddock policy check\n  paddock policy check .paddock/policy.yaml --json")]
+    #[command(
+        after_help = "Examples:\n  paddock policy check\n  paddock policy check .paddock/policy.yaml --json"
+    )]
     Check {
         /// The policy file.
         file: Option<PathBuf>,
@@ -380,9 +394,13 @@ mod tests {
 
     #[test]
     fn scope_takes_many_values_and_repeats() {
-        let cli = Cli::try_parse_from(["paddock", "session", "start", "--scope", "a/**", "b/", "--scope", "c", "--json"])
-            .expect("parses");
-        let Command::Session(SessionCommand::Start(args)) = cli.command else { panic!("start") };
+        let cli = Cli::try_parse_from([
+            "paddock", "session", "start", "--scope", "a/**", "b/", "--scope", "c", "--json",
+        ])
+        .expect("parses");
+        let Command::Session(SessionCommand::Start(args)) = cli.command else {
+            panic!("start")
+        };
         assert_eq!(args.scope, vec!["a/**", "b/", "c"]);
         assert!(cli.json);
     }

@@ -109,7 +109,10 @@ pub fn kind_for(err: &anyhow::Error) -> &'static str {
         if cause.downcast_ref::<paddock_policy::Error>().is_some() {
             return "invalid-policy";
         }
-        if cause.downcast_ref::<paddock_workspace::repo::discover::Error>().is_some() {
+        if cause
+            .downcast_ref::<paddock_workspace::repo::discover::Error>()
+            .is_some()
+        {
             return "not-a-repository";
         }
         if let Some(err) = cause.downcast_ref::<approvals::Error>() {

@@ -8,7 +8,11 @@ use paddock_workspace::approvals::Grant;
 use paddock_workspace::{Session, Workspace};
 
 /// The gate context for a command run in `cwd` for `session` (or for no session).
-pub fn build(workspace: &Workspace, session: Option<&Session>, cwd: &Path) -> anyhow::Result<Context> {
+pub fn build(
+    workspace: &Workspace,
+    session: Option<&Session>,
+    cwd: &Path,
+) -> anyhow::Result<Context> {
     let repo = workspace.repo();
     let policy = workspace.policy();
     let mut builder = ContextBuilder::new(cwd, repo.main_worktree())
@@ -41,18 +45,32 @@ pub fn build(workspace: &Workspace, session: Option<&Session>, cwd: &Path) -> an
         let mut approvals = Vec::new();
         for approval in workspace.approvals_for(&session.id)? {
             match &approval.grant {
-                Grant::Rule { rule } => approvals.push(Approval { rule: rule.clone(), pattern: None }),
+                Grant::Rule { rule } => approvals.push(Approval {
+                    rule: rule.clone(),
+                    pattern: None,
+                }),
                 Grant::CrossAccess { other, paths } => {
-                    let Ok(other) = workspace.session(other) else { continue };
+                    let Ok(other) = workspace.session(other) else {
+                        continue;
+                    };
                     let root = other.worktree.display().to_string();
                     if paths.is_empty() {
-                        approvals.push(Approval { rule: "session.cross-access".to_owned(), pattern: Some(root.clone()) });
-                        approvals.push(Approval { rule: "session.cross-access".to_owned(), pattern: Some(format!("{root}/*")) });
+                        approvals.push(Approval {
+                            rule: "session.cross-access".to_owned(),
+                            pattern: Some(root.clone()),
+                        });
+                        approvals.push(Approval {
+                            rule: "session.cross-access".to_owned(),
+                            pattern: Some(format!("{root}/*")),
+                        });
                     }
                     for glob in paths {
                         // The gate's wildcard `*` crosses `/`: a glob's `**` and `*` both map to it.
                         let wildcard = glob.replace("**", "*");
-                        approvals.push(Approval { rule: "session.cross-access".to_owned(), pattern: Some(format!("{root}/{wildcard}")) });
+                        approvals.push(Approval {
+                            rule: "session.cross-access".to_owned(),
+                            pattern: Some(format!("{root}/{wildcard}")),
+                        });
                     }
                 }
                 Grant::Overlap { .. } | Grant::Degraded { .. } => {}

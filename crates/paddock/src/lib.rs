@@ -33,7 +33,11 @@ pub fn paddock() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => {
             // Help and version go to stdout and succeed; usage errors exit 2.
-            let code = if err.use_stderr() { exit::ERROR } else { exit::OK };
+            let code = if err.use_stderr() {
+                exit::ERROR
+            } else {
+                exit::OK
+            };
             let _ = err.print();
             return ExitCode::from(code);
         }

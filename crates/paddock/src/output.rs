@@ -67,11 +67,19 @@ struct ErrorBody<'a> {
 
 /// Reports an error: a sentence on stderr, and with `--json` a JSON object on stdout too.
 pub fn error(err: &anyhow::Error, code: u8, json: bool) {
-    let word = if code == crate::exit::REFUSED { "refused" } else { "error" };
+    let word = if code == crate::exit::REFUSED {
+        "refused"
+    } else {
+        "error"
+    };
     eprintln!("paddock: {word}: {err:#}");
     if json {
         let body = ErrorJson {
-            error: ErrorBody { kind: crate::exit::kind_for(err), message: format!("{err:#}"), exit_code: code },
+            error: ErrorBody {
+                kind: crate::exit::kind_for(err),
+                message: format!("{err:#}"),
+                exit_code: code,
+            },
         };
         let _ = self::json(&body);
     }
@@ -99,7 +107,11 @@ impl Style {
     }
 
     fn paint(self, code: &str, text: &str) -> String {
-        if self.on { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_owned() }
+        if self.on {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
     }
     pub fn bold(self, text: &str) -> String {
         self.paint("1", text)

@@ -11,7 +11,11 @@ use serde_json::{Map, Value};
 
 /// Append a record to the repository's paddock ledger.
 #[derive(Debug, Parser)]
-#[command(name = "paddock-rec", version, after_help = "Examples:\n  paddock-rec note.review --session claim-1 verdict=ok reviewer=alice\n  paddock-rec turn.custom --session claim-1 --data-file data.yaml")]
+#[command(
+    name = "paddock-rec",
+    version,
+    after_help = "Examples:\n  paddock-rec note.review --session claim-1 verdict=ok reviewer=alice\n  paddock-rec turn.custom --session claim-1 --data-file data.yaml"
+)]
 struct Args {
     /// Record kind: dotted lowercase words, e.g. note.review.
     kind: String,
@@ -33,7 +37,11 @@ pub fn main(argv: Vec<String>) -> ExitCode {
         Ok(args) => args,
         Err(err) => {
             let _ = err.print();
-            return ExitCode::from(if err.use_stderr() { crate::exit::ERROR } else { crate::exit::OK });
+            return ExitCode::from(if err.use_stderr() {
+                crate::exit::ERROR
+            } else {
+                crate::exit::OK
+            });
         }
     };
     match run(args) {
@@ -46,28 +54,54 @@ pub fn main(argv: Vec<String>) -> ExitCode {
 }
 
 fn run(args: Args) -> anyhow::Result<()> {
-    paddock_ledger::Kind::parse(&args.kind).map_err(|e| anyhow::anyhow!("invalid kind {:?}: {e}", args.kind))?;
-    let reserved = ["session.", "merge.", "approval", "checkpoint", "recovered", "lock."];
+    paddock_ledger::Kind::parse(&args.kind)
+        .map_err(|e| anyhow::anyhow!("invalid kind {:?}: {e}", args.kind))?;
+    let reserved = [
+        "session.",
+        "merge.",
+        "approval",
+        "checkpoint",
+        "recovered",
+        "lock.",
+    ];
     if reserved.iter().any(|p| args.kind.starts_with(p)) {
-        anyhow::bail!("{:?} records are written by paddock itself; pick a kind of your own (e.g. note.*)", args.kind);
+        anyhow::bail!(
+            "{:?} records are written by paddock itself; pick a kind of your own (e.g. note.*)",
+            args.kind
+        );
     }
     let data = match &args.data_file {
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-            let value: Value = serde_saphyr::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e))?;
-            anyhow::ensure!(value.is_object(), "{}: the data must be a mapping", path.display());
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let value: Value = serde_saphyr::from_str(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e))?;
+            anyhow::ensure!(
+                value.is_object(),
+                "{}: the data must be a mapping",
+                path.display()
+            );
             value
         }
         None => {
             let mut map = Map::new();
             for pair in &args.pairs {
-                let (key, value) = pair.split_once('=').with_context(|| format!("{pair:?} is not key=value"))?;
+                let (key, value) = pair
+                    .split_once('=')
+                    .with_context(|| format!("{pair:?} is not key=value"))?;
                 anyhow::ensure!(
-                    !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'),
+                    !key.is_empty()
+                        && key
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'),
                     "{key:?} is not a valid key (letters, digits, _ and -)"
                 );
-                let value = serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_owned()));
-                anyhow::ensure!(map.insert(key.to_owned(), value).is_none(), "{key:?} is given twice");
+                let value =
+                    serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_owned()));
+                anyhow::ensure!(
+                    map.insert(key.to_owned(), value).is_none(),
+                    "{key:?} is given twice"
+                );
             }
             Value::Object(map)
         }
@@ -83,6 +117,10 @@ fn run(args: Args) -> anyhow::Result<()> {
     if let Some(id) = &args.session {
         workspace.session(id)?;
     }
-    workspace.record(Event { kind: args.kind, session: args.session, data })?;
+    workspace.record(Event {
+        kind: args.kind,
+        session: args.session,
+        data,
+    })?;
     Ok(())
 }

@@ -10,9 +10,9 @@ use std::process::{Command, ExitCode};
 
 use anyhow::Context as _;
 use paddock_sandbox::CommandExt as _;
+use paddock_workspace::Workspace;
 use paddock_workspace::guard::SESSION_ENV;
 use paddock_workspace::record::Event;
-use paddock_workspace::Workspace;
 
 /// Exit status of a refused command (POSIX shells use 126 for "found but cannot execute").
 pub const REFUSED: u8 = 126;
@@ -47,14 +47,25 @@ fn parse(argv: &[String]) -> Result<Invocation, String> {
             i += 1;
             break;
         }
-        if arg == "-o" || arg == "+o" || arg == "-O" || arg == "+O" || arg == "--rcfile" || arg == "--init-file" {
-            let value = argv.get(i + 1).ok_or_else(|| format!("{arg} needs a value"))?;
+        if arg == "-o"
+            || arg == "+o"
+            || arg == "-O"
+            || arg == "+O"
+            || arg == "--rcfile"
+            || arg == "--init-file"
+        {
+            let value = argv
+                .get(i + 1)
+                .ok_or_else(|| format!("{arg} needs a value"))?;
             options.push(arg.clone());
             options.push(value.clone());
             i += 2;
             continue;
         }
-        if let Some(flags) = arg.strip_prefix('-').filter(|f| !f.is_empty() && !f.starts_with('-')) {
+        if let Some(flags) = arg
+            .strip_prefix('-')
+            .filter(|f| !f.is_empty() && !f.starts_with('-'))
+        {
             if flags.contains('c') {
                 wants_command = true;
             }
@@ -75,11 +86,23 @@ fn parse(argv: &[String]) -> Result<Invocation, String> {
     let rest = &argv[i.min(argv.len())..];
     if wants_command {
         let (command, args) = rest.split_first().ok_or("-c needs a command string")?;
-        return Ok(Invocation { options, source: Source::Command(command.clone()), args: args.to_vec() });
+        return Ok(Invocation {
+            options,
+            source: Source::Command(command.clone()),
+            args: args.to_vec(),
+        });
     }
     match rest.split_first() {
-        Some((script, args)) => Ok(Invocation { options, source: Source::Script(PathBuf::from(script)), args: args.to_vec() }),
-        None => Ok(Invocation { options, source: Source::Stdin, args: Vec::new() }),
+        Some((script, args)) => Ok(Invocation {
+            options,
+            source: Source::Script(PathBuf::from(script)),
+            args: args.to_vec(),
+        }),
+        None => Ok(Invocation {
+            options,
+            source: Source::Stdin,
+            args: Vec::new(),
+        }),
     }
 }
 
@@ -121,12 +144,20 @@ struct Timings {
 impl Timings {
     fn new() -> Timings {
         let now = std::time::Instant::now();
-        Timings { on: std::env::var_os("PADDOCK_TIMINGS").is_some(), start: now, last: now }
+        Timings {
+            on: std::env::var_os("PADDOCK_TIMINGS").is_some(),
+            start: now,
+            last: now,
+        }
     }
     fn mark(&mut self, phase: &str) {
         if self.on {
             let now = std::time::Instant::now();
-            eprintln!("paddock-sh timing: {phase:<16} {:>7.3} ms (total {:.3} ms)", (now - self.last).as_secs_f64() * 1e3, (now - self.start).as_secs_f64() * 1e3);
+            eprintln!(
+                "paddock-sh timing: {phase:<16} {:>7.3} ms (total {:.3} ms)",
+                (now - self.last).as_secs_f64() * 1e3,
+                (now - self.start).as_secs_f64() * 1e3
+            );
             self.last = now;
         }
     }
@@ -134,13 +165,19 @@ impl Timings {
 
 fn run(argv: &[String]) -> anyhow::Result<u8> {
     let mut timings = Timings::new();
-    let invocation = parse(argv).map_err(|e| anyhow::anyhow!("{e} (usage: paddock-sh [-c CMD | -lc CMD | SCRIPT | < SCRIPT])"))?;
+    let invocation = parse(argv).map_err(|e| {
+        anyhow::anyhow!("{e} (usage: paddock-sh [-c CMD | -lc CMD | SCRIPT | < SCRIPT])")
+    })?;
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let mut workspace = match Workspace::open(&cwd) {
         Ok(w) => w,
         // Outside any repository there is nothing of paddock's to guard or record: be the shell.
         Err(paddock_workspace::open::Error::Discover(_)) => return exec_plain(&invocation),
-        Err(err) => return Err(err).context("paddock-sh cannot load the repository's policy, so it refuses to run anything"),
+        Err(err) => {
+            return Err(err).context(
+                "paddock-sh cannot load the repository's policy, so it refuses to run anything",
+            );
+        }
     };
     // Every agent command passes here: check the ledger's tail, not the whole chain.
     workspace.quick_ledger_check();
@@ -157,12 +194,15 @@ fn run(argv: &[String]) -> anyhow::Result<u8> {
     let (text, stdin_script) = match &invocation.source {
         Source::Command(cmd) => (cmd.clone(), None),
         Source::Script(path) => {
-            let bytes = std::fs::read(path).with_context(|| format!("cannot read the script {}", path.display()))?;
+            let bytes = std::fs::read(path)
+                .with_context(|| format!("cannot read the script {}", path.display()))?;
             (String::from_utf8_lossy(&bytes).into_owned(), None)
         }
         Source::Stdin => {
             let mut script = Vec::new();
-            std::io::stdin().read_to_end(&mut script).context("cannot read the script from stdin")?;
+            std::io::stdin()
+                .read_to_end(&mut script)
+                .context("cannot read the script from stdin")?;
             (String::from_utf8_lossy(&script).into_owned(), Some(script))
         }
     };
@@ -188,8 +228,18 @@ fn run(argv: &[String]) -> anyhow::Result<u8> {
             data: serde_json::json!({ "command": text, "verdict": decision.verdict.as_str(), "findings": decision.findings }),
         })?;
         if let Some(s) = &session {
-            workspace.block(&s.id, &format!("refused command [{}]: {}", refusal.rule, truncate(&text, 200)))?;
-            eprintln!("  session {} is now BLOCKED; an operator clears it with `paddock session unblock {} --reason ...`", s.id, s.id);
+            workspace.block(
+                &s.id,
+                &format!(
+                    "refused command [{}]: {}",
+                    refusal.rule,
+                    truncate(&text, 200)
+                ),
+            )?;
+            eprintln!(
+                "  session {} is now BLOCKED; an operator clears it with `paddock session unblock {} --reason ...`",
+                s.id, s.id
+            );
         }
         return Ok(REFUSED);
     }
@@ -212,7 +262,9 @@ fn run(argv: &[String]) -> anyhow::Result<u8> {
                 &session,
                 serde_json::json!({ "command": text, "reason": format!("no isolation: {err}") }),
             ))?;
-            anyhow::bail!("the session's confinement cannot be established, so nothing ran (INV-WS-002): {err}");
+            anyhow::bail!(
+                "the session's confinement cannot be established, so nothing ran (INV-WS-002): {err}"
+            );
         }
     };
     timings.mark("confinement");
@@ -241,15 +293,34 @@ fn run(argv: &[String]) -> anyhow::Result<u8> {
 
     // What the kernel cannot stop: exact globs, nested repositories, the pointer file. A command
     // the gate proved read-only (no writes, only read-only programs) cannot have changed any.
-    let violations = if decision.may_change_files { workspace.after_command(&session)? } else { Vec::new() };
+    let violations = if decision.may_change_files {
+        workspace.after_command(&session)?
+    } else {
+        Vec::new()
+    };
     timings.mark("after-command");
     if !violations.is_empty() {
         for v in &violations {
             eprintln!("paddock-sh: {} [{}]: {}", v.subject, v.rule, v.detail);
         }
-        workspace.record(Event::session("deny.write", &session, serde_json::json!({ "command": text, "violations": violations })))?;
-        workspace.block(&session.id, &format!("{} [{}] after `{}`", violations[0].subject, violations[0].rule, truncate(&text, 120)))?;
-        eprintln!("  session {} is now BLOCKED; an operator clears it with `paddock session unblock {} --reason ...`", session.id, session.id);
+        workspace.record(Event::session(
+            "deny.write",
+            &session,
+            serde_json::json!({ "command": text, "violations": violations }),
+        ))?;
+        workspace.block(
+            &session.id,
+            &format!(
+                "{} [{}] after `{}`",
+                violations[0].subject,
+                violations[0].rule,
+                truncate(&text, 120)
+            ),
+        )?;
+        eprintln!(
+            "  session {} is now BLOCKED; an operator clears it with `paddock session unblock {} --reason ...`",
+            session.id, session.id
+        );
     }
     Ok(code)
 }
@@ -298,7 +369,9 @@ fn spawn(command: &mut Command, stdin: Option<&[u8]>) -> anyhow::Result<std::pro
 }
 
 fn run_child(command: &mut Command, stdin: Option<&[u8]>) -> anyhow::Result<u8> {
-    let status = spawn(command, stdin)?.wait().context("cannot wait for the command")?;
+    let status = spawn(command, stdin)?
+        .wait()
+        .context("cannot wait for the command")?;
     Ok(status_code(status))
 }
 
@@ -333,8 +406,14 @@ mod tests {
         assert_eq!(lc.options, vec!["-l"]);
         assert_eq!(lc.args, vec!["zero", "one"]);
         assert_eq!(p(&["-ic", "x"]).options, vec!["-i"]);
-        assert_eq!(p(&["-e", "-o", "pipefail", "-c", "x"]).options, vec!["-e", "-o", "pipefail"]);
-        assert_eq!(p(&["script.sh", "a"]).source, Source::Script("script.sh".into()));
+        assert_eq!(
+            p(&["-e", "-o", "pipefail", "-c", "x"]).options,
+            vec!["-e", "-o", "pipefail"]
+        );
+        assert_eq!(
+            p(&["script.sh", "a"]).source,
+            Source::Script("script.sh".into())
+        );
         assert_eq!(p(&[]).source, Source::Stdin);
         assert_eq!(p(&["-s"]).source, Source::Stdin);
         assert!(parse(&["-c".to_string()]).is_err());

@@ -11,7 +11,8 @@ use std::io::{IoSlice, IoSliceMut};
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 use nix::sys::socket::{
-    AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag, SockType, recvmsg, sendmsg, socketpair,
+    AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag, SockType, recvmsg,
+    sendmsg, socketpair,
 };
 use paddock_workspace::Workspace;
 use paddock_workspace::record::{Event, Request};
@@ -22,7 +23,12 @@ pub const FD_ENV: &str = "PADDOCK_SUPERVISOR_FD";
 const MAX_MESSAGE: usize = 1 << 20;
 
 fn pair() -> nix::Result<(OwnedFd, OwnedFd)> {
-    socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
+    socketpair(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
 }
 
 /// The supervisor's end, and the end its child inherits.
@@ -35,7 +41,10 @@ impl Channel {
     /// A new channel; `theirs` stays open across `exec` (and nowhere else).
     pub fn new() -> anyhow::Result<Channel> {
         let (ours, theirs) = pair()?;
-        nix::fcntl::fcntl(&theirs, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()))?;
+        nix::fcntl::fcntl(
+            &theirs,
+            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
+        )?;
         Ok(Channel { ours, theirs })
     }
 
@@ -46,7 +55,11 @@ impl Channel {
 
     /// Closes the child's end in this process (after spawning) and serves requests on a
     /// thread until every client end is closed. `open` builds the supervisor's own workspace.
-    pub fn serve(self, session_id: String, open: impl FnOnce() -> anyhow::Result<Workspace> + Send + 'static) -> std::thread::JoinHandle<()> {
+    pub fn serve(
+        self,
+        session_id: String,
+        open: impl FnOnce() -> anyhow::Result<Workspace> + Send + 'static,
+    ) -> std::thread::JoinHandle<()> {
         drop(self.theirs);
         let ours = self.ours;
         std::thread::spawn(move || {
@@ -58,7 +71,12 @@ impl Channel {
                 let mut space = nix::cmsg_space!([RawFd; 1]);
                 let (len, reply) = {
                     let mut iov = [IoSliceMut::new(&mut buf)];
-                    let msg = match recvmsg::<()>(ours.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC) {
+                    let msg = match recvmsg::<()>(
+                        ours.as_raw_fd(),
+                        &mut iov,
+                        Some(&mut space),
+                        MsgFlags::MSG_CMSG_CLOEXEC,
+                    ) {
                         Ok(msg) => msg,
                         Err(nix::Error::EINTR) => continue,
                         Err(_) => return,
@@ -88,7 +106,9 @@ impl Channel {
                 {
                     match open() {
                         Ok(w) => workspace = Some(w),
-                        Err(err) => eprintln!("paddock-sh: the supervisor cannot open the repository: {err:#}"),
+                        Err(err) => eprintln!(
+                            "paddock-sh: the supervisor cannot open the repository: {err:#}"
+                        ),
                     }
                 }
                 let answer = match (&workspace, serde_json::from_slice::<Request>(&buf[..len])) {
@@ -101,7 +121,11 @@ impl Channel {
                         Ok(()) => "ok".to_owned(),
                         Err(err) => format!("error: {err}"),
                     };
-                    let _ = nix::sys::socket::send(reply.as_raw_fd(), text.as_bytes(), MsgFlags::empty());
+                    let _ = nix::sys::socket::send(
+                        reply.as_raw_fd(),
+                        text.as_bytes(),
+                        MsgFlags::empty(),
+                    );
                 }
             }
         })
@@ -116,12 +140,21 @@ fn handle(workspace: &Workspace, session_id: &str, request: Request) -> Result<(
             // Turns record from the unconfined runner; a confined child must not forge their pins.
             let allowed = ["deny.", "git.", "note."];
             if !allowed.iter().any(|p| event.kind.starts_with(p)) {
-                return Err(format!("a confined process may not record {:?}", event.kind));
+                return Err(format!(
+                    "a confined process may not record {:?}",
+                    event.kind
+                ));
             }
-            let event = Event { session: Some(session_id.to_owned()), ..event };
+            let event = Event {
+                session: Some(session_id.to_owned()),
+                ..event
+            };
             workspace.append(&event).map_err(|e| e.to_string())
         }
-        Request::Block { reason } => workspace.block(session_id, &reason).map(|_| ()).map_err(|e| e.to_string()),
+        Request::Block { reason } => workspace
+            .block(session_id, &reason)
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
     }
 }
 
@@ -157,12 +190,22 @@ fn send(fd: RawFd, request: &Request) -> Result<(), String> {
     let (mine, theirs) = pair().map_err(|e| e.to_string())?;
     let fds = [theirs.as_raw_fd()];
     let cmsg = [ControlMessage::ScmRights(&fds)];
-    sendmsg::<()>(unsafe_borrow(fd).as_raw_fd(), &[IoSlice::new(&text)], &cmsg, MsgFlags::empty(), None)
-        .map_err(|e| format!("cannot reach the supervisor: {e}"))?;
+    sendmsg::<()>(
+        unsafe_borrow(fd).as_raw_fd(),
+        &[IoSlice::new(&text)],
+        &cmsg,
+        MsgFlags::empty(),
+        None,
+    )
+    .map_err(|e| format!("cannot reach the supervisor: {e}"))?;
     drop(theirs);
     let mut answer = [0u8; 4096];
     let n = nix::sys::socket::recv(mine.as_fd().as_raw_fd(), &mut answer, MsgFlags::empty())
         .map_err(|e| format!("no answer from the supervisor: {e}"))?;
     let answer = String::from_utf8_lossy(&answer[..n]);
-    if answer == "ok" { Ok(()) } else { Err(answer.trim_start_matches("error: ").to_owned()) }
+    if answer == "ok" {
+        Ok(())
+    } else {
+        Err(answer.trim_start_matches("error: ").to_owned())
+    }
 }

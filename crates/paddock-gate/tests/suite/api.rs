@@ -262,7 +262,13 @@ fn decisions_are_deterministic_and_cwd_aware() {
 fn may_change_files_is_false_only_for_known_read_only_commands() {
     let fx = Fixture::new();
     let ctx = fx.ctx();
-    for cmd in ["true", "ls src && cat src/lib.rs | wc -l", "git status --short", "git log -p -- src", "echo $HOME"] {
+    for cmd in [
+        "true",
+        "ls src && cat src/lib.rs | wc -l",
+        "git status --short",
+        "git log -p -- src",
+        "echo $HOME",
+    ] {
         assert!(!decide(&ctx, cmd).may_change_files, "{cmd} only reads");
     }
     for cmd in [

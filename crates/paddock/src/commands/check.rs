@@ -22,9 +22,16 @@ struct CheckJson<'a> {
 
 pub fn run(globals: &Globals, args: CheckArgs) -> anyhow::Result<u8> {
     if let Some(format) = args.format {
-        return crate::agents::run(globals, format, args.session.as_deref(), args.cwd.as_deref());
+        return crate::agents::run(
+            globals,
+            format,
+            args.session.as_deref(),
+            args.cwd.as_deref(),
+        );
     }
-    let command = args.command.context("give the command to check with -c CMD")?;
+    let command = args
+        .command
+        .context("give the command to check with -c CMD")?;
     let cwd = match &args.cwd {
         Some(dir) => dir.clone(),
         None => std::env::current_dir().context("cannot read the current directory")?,
@@ -47,11 +54,24 @@ pub fn run(globals: &Globals, args: CheckArgs) -> anyhow::Result<u8> {
             findings: &decision.findings,
         })?;
     } else if let Some(f) = refusal {
-        eprintln!("paddock: {} [{}]: {}", decision.verdict.as_str(), f.rule, f.reason);
+        eprintln!(
+            "paddock: {} [{}]: {}",
+            decision.verdict.as_str(),
+            f.rule,
+            f.reason
+        );
         eprintln!("  {command}");
-        eprintln!("  {}{}", " ".repeat(f.span.0.min(command.len())), "^".repeat(f.span.1.max(1)));
+        eprintln!(
+            "  {}{}",
+            " ".repeat(f.span.0.min(command.len())),
+            "^".repeat(f.span.1.max(1))
+        );
     } else {
         println!("allow");
     }
-    Ok(if decision.is_allowed() { exit::OK } else { exit::REFUSED })
+    Ok(if decision.is_allowed() {
+        exit::OK
+    } else {
+        exit::REFUSED
+    })
 }

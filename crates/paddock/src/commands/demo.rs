@@ -13,11 +13,18 @@ use crate::output::Style;
 pub fn run(globals: &Globals, args: DemoArgs) -> anyhow::Result<u8> {
     let style = globals.style;
     let exe = std::env::current_exe().context("cannot find the paddock binary itself")?;
-    let tmp = tempfile::Builder::new().prefix("paddock-demo-").tempdir().context("cannot create a temp dir")?;
+    let tmp = tempfile::Builder::new()
+        .prefix("paddock-demo-")
+        .tempdir()
+        .context("cannot create a temp dir")?;
     let repo = tmp.path().join("project");
     std::fs::create_dir_all(&repo)?;
     let worktrees = tmp.path().join("project.paddock");
-    let demo = Demo { exe: &exe, repo: &repo, style };
+    let demo = Demo {
+        exe: &exe,
+        repo: &repo,
+        style,
+    };
 
     demo.step("A throw-away repository with src/, tests/, docs/ and a governance dir");
     for (path, text) in [
@@ -39,55 +46,167 @@ pub fn run(globals: &Globals, args: DemoArgs) -> anyhow::Result<u8> {
     demo.paddock(&repo, &["init"], 0)?;
 
     demo.step("Two sessions declare their scopes and get their own worktrees");
-    demo.paddock(&repo, &["session", "start", "--id", "claim-1", "--role", "claim", "--scope", "src/**"], 0)?;
-    demo.paddock(&repo, &["session", "start", "--id", "glance-1", "--role", "glance", "--scope", "tests/**", "docs/"], 0)?;
+    demo.paddock(
+        &repo,
+        &[
+            "session", "start", "--id", "claim-1", "--role", "claim", "--scope", "src/**",
+        ],
+        0,
+    )?;
+    demo.paddock(
+        &repo,
+        &[
+            "session", "start", "--id", "glance-1", "--role", "glance", "--scope", "tests/**",
+            "docs/",
+        ],
+        0,
+    )?;
     demo.step("A third asks for src/*/mod.rs: it overlaps claim-1's src/**, so it is refused");
-    demo.paddock(&repo, &["session", "start", "--id", "extract-1", "--mode", "lock", "--scope", "src/*/mod.rs"], 1)?;
+    demo.paddock(
+        &repo,
+        &[
+            "session",
+            "start",
+            "--id",
+            "extract-1",
+            "--mode",
+            "lock",
+            "--scope",
+            "src/*/mod.rs",
+        ],
+        1,
+    )?;
     demo.paddock(&repo, &["session", "list"], 0)?;
     let claim = worktrees.join("claim-1");
     let glance = worktrees.join("glance-1");
 
     demo.step("In claim-1, through paddock-sh: a destructive command is refused before it runs");
     demo.sh(&claim, "git reset --hard HEAD", 126)?;
-    demo.paddock(&repo, &["session", "unblock", "claim-1", "--reason", "demo: the agent was told why"], 0)?;
+    demo.paddock(
+        &repo,
+        &[
+            "session",
+            "unblock",
+            "claim-1",
+            "--reason",
+            "demo: the agent was told why",
+        ],
+        0,
+    )?;
 
     demo.step("A program the gate lets run tries to write outside the scope: the kernel says no");
-    std::fs::write(claim.join("src/sneaky.py"), format!(
-        "try:\n    open({:?}, 'a').write('pwned')\n    print('wrote README.md')\nexcept OSError as e:\n    print('kernel refused:', e)\n",
-        claim.join("README.md").display()
-    ))?;
+    std::fs::write(
+        claim.join("src/sneaky.py"),
+        format!(
+            "try:\n    open({:?}, 'a').write('pwned')\n    print('wrote README.md')\nexcept OSError as e:\n    print('kernel refused:', e)\n",
+            claim.join("README.md").display()
+        ),
+    )?;
     demo.sh(&claim, "python3 src/sneaky.py", 0)?;
     std::fs::remove_file(claim.join("src/sneaky.py"))?;
 
-    demo.step("Outside paddock-sh, a plain git commit of an out-of-scope file is refused by the hooks");
-    std::fs::write(claim.join("docs/guide.md"), "# Guide, rewritten by the wrong session\n")?;
+    demo.step(
+        "Outside paddock-sh, a plain git commit of an out-of-scope file is refused by the hooks",
+    );
+    std::fs::write(
+        claim.join("docs/guide.md"),
+        "# Guide, rewritten by the wrong session\n",
+    )?;
     demo.git(&claim, &["add", "docs/guide.md"])?;
-    println!("{} (in project.paddock/claim-1) git commit --no-verify -m 'out of scope'", style.dim("$"));
-    demo.show(demo.git_cmd(&claim, &["commit", "-q", "--no-verify", "-m", "out of scope"]))?;
+    println!(
+        "{} (in project.paddock/claim-1) git commit --no-verify -m 'out of scope'",
+        style.dim("$")
+    );
+    demo.show(demo.git_cmd(
+        &claim,
+        &["commit", "-q", "--no-verify", "-m", "out of scope"],
+    ))?;
     demo.git(&claim, &["reset", "-q", "HEAD", "docs/guide.md"])?;
     demo.git(&claim, &["checkout", "--", "docs/guide.md"])?;
-    demo.paddock(&repo, &["session", "unblock", "claim-1", "--reason", "demo: out-of-scope change dropped"], 0)?;
+    demo.paddock(
+        &repo,
+        &[
+            "session",
+            "unblock",
+            "claim-1",
+            "--reason",
+            "demo: out-of-scope change dropped",
+        ],
+        0,
+    )?;
 
     demo.step("claim-1 commits in scope, finishes and merges cleanly");
-    demo.sh(&claim, "sed -i 's/42/43/' src/lib.rs && git commit -q -am 'answer: 43'", 0)?;
+    demo.sh(
+        &claim,
+        "sed -i 's/42/43/' src/lib.rs && git commit -q -am 'answer: 43'",
+        0,
+    )?;
     demo.paddock(&repo, &["session", "finish", "claim-1"], 0)?;
 
     demo.step("Meanwhile fix-2, approved by an operator to overlap claim-1, changes the same line");
-    demo.paddock(&repo, &["approve", "overlap", "--session", "fix-2", "--with", "claim-1", "--reason", "demo"], 0)?;
-    demo.paddock(&repo, &["session", "start", "--id", "fix-2", "--role", "extract", "--scope", "src/lib.rs"], 0)?;
+    demo.paddock(
+        &repo,
+        &[
+            "approve",
+            "overlap",
+            "--session",
+            "fix-2",
+            "--with",
+            "claim-1",
+            "--reason",
+            "demo",
+        ],
+        0,
+    )?;
+    demo.paddock(
+        &repo,
+        &[
+            "session",
+            "start",
+            "--id",
+            "fix-2",
+            "--role",
+            "extract",
+            "--scope",
+            "src/lib.rs",
+        ],
+        0,
+    )?;
     let fix = worktrees.join("fix-2");
-    demo.sh(&fix, "sed -i 's/42/44/' src/lib.rs && git commit -q -am 'answer: 44'", 0)?;
+    demo.sh(
+        &fix,
+        "sed -i 's/42/44/' src/lib.rs && git commit -q -am 'answer: 44'",
+        0,
+    )?;
     demo.paddock(&repo, &["session", "finish", "fix-2"], 0)?;
     demo.paddock(&repo, &["merge", "claim-1"], 0)?;
-    demo.step("fix-2's merge conflicts: nothing changes, the session is BLOCKED, a report says why");
+    demo.step(
+        "fix-2's merge conflicts: nothing changes, the session is BLOCKED, a report says why",
+    );
     demo.paddock(&repo, &["merge", "fix-2"], 3)?;
     demo.paddock(&repo, &["status"], 0)?;
 
     demo.step("glance-1 leaves uncommitted work and is cancelled: the work is archived, not lost");
     std::fs::write(glance.join("tests/new.rs"), "// unfinished\n")?;
-    demo.paddock(&repo, &["session", "cancel", "glance-1", "--reason", "demo"], 0)?;
-    println!("{} git log --stat -1 refs/paddock/archive/glance-1", style.dim("$"));
-    demo.show(demo.git_cmd(&repo, &["log", "--oneline", "--stat", "-1", "refs/paddock/archive/glance-1"]))?;
+    demo.paddock(
+        &repo,
+        &["session", "cancel", "glance-1", "--reason", "demo"],
+        0,
+    )?;
+    println!(
+        "{} git log --stat -1 refs/paddock/archive/glance-1",
+        style.dim("$")
+    );
+    demo.show(demo.git_cmd(
+        &repo,
+        &[
+            "log",
+            "--oneline",
+            "--stat",
+            "-1",
+            "refs/paddock/archive/glance-1",
+        ],
+    ))?;
 
     demo.step("The ledger recorded all of it, hash-chained; checkpoint it to git and verify");
     demo.paddock(&repo, &["ledger", "tail", "-n", "8"], 0)?;
@@ -96,7 +215,10 @@ pub fn run(globals: &Globals, args: DemoArgs) -> anyhow::Result<u8> {
 
     if args.keep {
         let kept = tmp.keep();
-        println!("\nkept the demo repository: {}", kept.join("project").display());
+        println!(
+            "\nkept the demo repository: {}",
+            kept.join("project").display()
+        );
     }
     println!("\n{}", style.green("demo complete"));
     Ok(exit::OK)
@@ -127,14 +249,23 @@ impl Demo<'_> {
 
     fn git(&self, dir: &Path, args: &[&str]) -> anyhow::Result<()> {
         let output = self.git_cmd(dir, args).output().context("cannot run git")?;
-        anyhow::ensure!(output.status.success(), "git {} failed: {}", args.join(" "), String::from_utf8_lossy(&output.stderr));
+        anyhow::ensure!(
+            output.status.success(),
+            "git {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr)
+        );
         Ok(())
     }
 
     /// Runs `paddock ARGS` in `dir`, prints the command and its output, and checks the exit code
     /// is the one the story expects.
     fn paddock(&self, dir: &Path, args: &[&str], expect: i32) -> anyhow::Result<()> {
-        let shown = if dir == self.repo { String::new() } else { format!("(in {}) ", short(dir)) };
+        let shown = if dir == self.repo {
+            String::new()
+        } else {
+            format!("(in {}) ", short(dir))
+        };
         println!("{} {shown}paddock {}", self.style.dim("$"), args.join(" "));
         let mut cmd = self.paddock_cmd(dir);
         cmd.args(args);
@@ -143,7 +274,11 @@ impl Demo<'_> {
 
     /// Runs a command line through paddock-sh in a session's worktree.
     fn sh(&self, dir: &Path, line: &str, expect: i32) -> anyhow::Result<()> {
-        println!("{} (in {}) paddock-sh -c {line:?}", self.style.dim("$"), short(dir));
+        println!(
+            "{} (in {}) paddock-sh -c {line:?}",
+            self.style.dim("$"),
+            short(dir)
+        );
         let mut cmd = self.paddock_cmd(dir);
         cmd.args(["sh", "-c", line]);
         self.expect(&mut cmd, expect, &format!("paddock-sh -c {line:?}"))
@@ -162,7 +297,10 @@ impl Demo<'_> {
 
     fn expect(&self, cmd: &mut Command, expect: i32, what: &str) -> anyhow::Result<()> {
         let code = self.show_cmd(cmd)?;
-        anyhow::ensure!(code == expect, "`{what}` exited {code}, the demo expected {expect}");
+        anyhow::ensure!(
+            code == expect,
+            "`{what}` exited {code}, the demo expected {expect}"
+        );
         Ok(())
     }
 
@@ -184,5 +322,10 @@ impl Demo<'_> {
 
 fn short(dir: &Path) -> String {
     let parts: Vec<_> = dir.components().rev().take(2).collect();
-    parts.iter().rev().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+    parts
+        .iter()
+        .rev()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
 }

@@ -17,7 +17,9 @@ pub fn run(globals: &Globals, name: &str, args: &[String]) -> anyhow::Result<u8>
         return Ok(exit::OK);
     }
     let cwd = globals.dir()?;
-    let workspace = globals.workspace().context("the paddock hook cannot load the repository, so it refuses")?;
+    let workspace = globals
+        .workspace()
+        .context("the paddock hook cannot load the repository, so it refuses")?;
     // Hooks run on every commit: check the ledger's tail; `paddock ledger verify` checks it all.
     workspace.quick_ledger_check();
     let env_session = std::env::var(SESSION_ENV).ok();
@@ -42,7 +44,10 @@ pub fn run(globals: &Globals, name: &str, args: &[String]) -> anyhow::Result<u8>
             record_event(&workspace, session.as_ref(), name, args)?;
             return Ok(exit::OK);
         }
-        other => anyhow::bail!("unknown hook {other:?}; paddock installs {}", paddock_workspace::hooks::EVENTS.join(", ")),
+        other => anyhow::bail!(
+            "unknown hook {other:?}; paddock installs {}",
+            paddock_workspace::hooks::EVENTS.join(", ")
+        ),
     };
     if violations.is_empty() {
         return Ok(exit::OK);
@@ -52,17 +57,30 @@ pub fn run(globals: &Globals, name: &str, args: &[String]) -> anyhow::Result<u8>
 
 fn stdin() -> anyhow::Result<String> {
     let mut input = String::new();
-    std::io::stdin().read_to_string(&mut input).context("cannot read the hook's input from git")?;
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .context("cannot read the hook's input from git")?;
     Ok(input)
 }
 
-fn refuse(workspace: &Workspace, session: Option<&Session>, hook: &str, violations: &[Violation]) -> anyhow::Result<u8> {
-    let who = session.map(|s| format!("session {}", s.id)).unwrap_or_else(|| "this repository".to_owned());
+fn refuse(
+    workspace: &Workspace,
+    session: Option<&Session>,
+    hook: &str,
+    violations: &[Violation],
+) -> anyhow::Result<u8> {
+    let who = session
+        .map(|s| format!("session {}", s.id))
+        .unwrap_or_else(|| "this repository".to_owned());
     eprintln!("paddock: {hook} refused for {who}:");
     for v in violations {
         eprintln!("  {}  [{}]\n      {}", v.subject, v.rule, v.detail);
     }
-    let kind = if hook == "pre-push" { "deny.push" } else { "deny.commit" };
+    let kind = if hook == "pre-push" {
+        "deny.push"
+    } else {
+        "deny.commit"
+    };
     workspace.record(Event {
         kind: kind.to_owned(),
         session: session.map(|s| s.id.clone()),
@@ -71,21 +89,41 @@ fn refuse(workspace: &Workspace, session: Option<&Session>, hook: &str, violatio
     if let Some(s) = session
         && violations.iter().any(|v| v.rule != "session.blocked")
     {
-        let reason = format!("{hook} refused: {} ({})", violations[0].rule, violations[0].subject);
+        let reason = format!(
+            "{hook} refused: {} ({})",
+            violations[0].rule, violations[0].subject
+        );
         workspace.block(&s.id, &reason)?;
-        eprintln!("  session {} is now BLOCKED; an operator clears it with `paddock session unblock {} --reason ...`", s.id, s.id);
+        eprintln!(
+            "  session {} is now BLOCKED; an operator clears it with `paddock session unblock {} --reason ...`",
+            s.id, s.id
+        );
     }
     Ok(exit::REFUSED)
 }
 
-fn record_event(workspace: &Workspace, session: Option<&Session>, hook: &str, args: &[String]) -> anyhow::Result<()> {
-    let Some(session) = session else { return Ok(()) };
+fn record_event(
+    workspace: &Workspace,
+    session: Option<&Session>,
+    hook: &str,
+    args: &[String],
+) -> anyhow::Result<()> {
+    let Some(session) = session else {
+        return Ok(());
+    };
     let repo = workspace.repo().gix();
-    let head = repo.head_commit().context("cannot read HEAD after the commit")?;
+    let head = repo
+        .head_commit()
+        .context("cannot read HEAD after the commit")?;
     let parent = head.parent_ids().next().map(|p| p.detach());
     let new_tree = head.tree_id().context("cannot read HEAD's tree")?.detach();
     let old_tree = match parent {
-        Some(p) => Some(repo.find_commit(p).context("cannot read the parent commit")?.tree_id()?.detach()),
+        Some(p) => Some(
+            repo.find_commit(p)
+                .context("cannot read the parent commit")?
+                .tree_id()?
+                .detach(),
+        ),
         None => None,
     };
     let paths = paddock_workspace::changes::tree_changes(repo, old_tree, Some(new_tree))?;
@@ -103,6 +141,10 @@ fn record_event(workspace: &Workspace, session: Option<&Session>, hook: &str, ar
         data["command"] = serde_json::json!(args.first());
         data["rewritten"] = serde_json::json!(stdin()?.lines().collect::<Vec<_>>());
     }
-    workspace.record(Event { kind: kind.to_owned(), session: Some(session.id.clone()), data })?;
+    workspace.record(Event {
+        kind: kind.to_owned(),
+        session: Some(session.id.clone()),
+        data,
+    })?;
     Ok(())
 }

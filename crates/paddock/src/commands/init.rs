@@ -27,7 +27,8 @@ pub fn run(globals: &Globals, args: InitArgs) -> anyhow::Result<u8> {
         hooks::uninstall(&dir)?
     } else {
         workspace.init()?;
-        let binary = std::env::current_exe().context("cannot find the paddock binary to point the hooks at")?;
+        let binary = std::env::current_exe()
+            .context("cannot find the paddock binary to point the hooks at")?;
         hooks::install(&dir, &binary)?
     };
     let repo = workspace.repo();
@@ -36,7 +37,10 @@ pub fn run(globals: &Globals, args: InitArgs) -> anyhow::Result<u8> {
         state_dir: repo.state_dir().display().to_string(),
         policy: workspace.policy().source().to_owned(),
         hooks_dir: dir.path.display().to_string(),
-        core_hooks_path: dir.hooks_path.as_ref().map(|(p, scope)| format!("{p} ({scope})")),
+        core_hooks_path: dir
+            .hooks_path
+            .as_ref()
+            .map(|(p, scope)| format!("{p} ({scope})")),
         hooks: reports,
     };
     let healthy = report.hooks.iter().all(|h| h.state == HookState::Installed);
@@ -52,13 +56,21 @@ pub fn run(globals: &Globals, args: InitArgs) -> anyhow::Result<u8> {
         }
         print_hooks(&report.hooks, &report.hooks_dir);
     }
-    Ok(if args.check && !healthy { exit::REFUSED } else { exit::OK })
+    Ok(if args.check && !healthy {
+        exit::REFUSED
+    } else {
+        exit::OK
+    })
 }
 
 fn print_hooks(hooks: &[HookReport], dir: &str) {
     println!("hooks in {dir}:");
     for h in hooks {
-        let legacy = if h.legacy { " (chains the previous hook, kept as .legacy)" } else { "" };
+        let legacy = if h.legacy {
+            " (chains the previous hook, kept as .legacy)"
+        } else {
+            ""
+        };
         println!("    {:<22} {}{legacy}", h.event, h.detail);
     }
 }
@@ -82,8 +94,10 @@ pub fn doctor(globals: &Globals) -> anyhow::Result<u8> {
     let caps = paddock_sandbox::probe();
     let isolation = workspace.policy().isolation();
     let best = caps.best_mode();
-    let prefer = paddock_sandbox::Mode::from_name(isolation.sandbox_prefer.as_str()).unwrap_or(paddock_sandbox::Mode::Full);
-    let require = paddock_sandbox::Mode::from_name(isolation.sandbox_require.as_str()).unwrap_or(paddock_sandbox::Mode::Full);
+    let prefer = paddock_sandbox::Mode::from_name(isolation.sandbox_prefer.as_str())
+        .unwrap_or(paddock_sandbox::Mode::Full);
+    let require = paddock_sandbox::Mode::from_name(isolation.sandbox_require.as_str())
+        .unwrap_or(paddock_sandbox::Mode::Full);
     let effective = best.min(prefer);
     let report = DoctorJson {
         landlock_abi: caps.landlock_abi,
@@ -102,7 +116,10 @@ pub fn doctor(globals: &Globals) -> anyhow::Result<u8> {
         if !globals.json {
             println!("kernel:\n{caps}");
             match report.effective_mode {
-                Some(mode) => println!("sessions run confined as `{mode}` (policy prefers `{}`, requires `{}`)", report.policy_prefers, report.policy_requires),
+                Some(mode) => println!(
+                    "sessions run confined as `{mode}` (policy prefers `{}`, requires `{}`)",
+                    report.policy_prefers, report.policy_requires
+                ),
                 None => println!(
                     "sessions are REFUSED: the kernel offers `{}`, the policy requires `{}` (an operator may approve a degraded mode per session)",
                     report.best_mode, report.policy_requires
@@ -115,5 +132,9 @@ pub fn doctor(globals: &Globals) -> anyhow::Result<u8> {
     if globals.json {
         crate::output::json(&report)?;
     }
-    Ok(if hooks_ok && report.effective_mode.is_some() { exit::OK } else { exit::REFUSED })
+    Ok(if hooks_ok && report.effective_mode.is_some() {
+        exit::OK
+    } else {
+        exit::REFUSED
+    })
 }

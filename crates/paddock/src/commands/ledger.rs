@@ -25,13 +25,19 @@ fn filter(f: &LedgerFilter) -> anyhow::Result<Filter> {
         filter = filter.session(session.clone());
     }
     if let Some(since) = &f.since {
-        let ts = since.parse().map_err(|e| anyhow::anyhow!("--since {since:?}: {e} (use RFC 3339, e.g. 2026-11-22T10:00:00Z)"))?;
+        let ts = since.parse().map_err(|e| {
+            anyhow::anyhow!("--since {since:?}: {e} (use RFC 3339, e.g. 2026-11-22T10:00:00Z)")
+        })?;
         filter = filter.since(ts);
     }
     Ok(filter)
 }
 
-fn print_record(out: &mut impl Write, record: &Record, writer: Option<&str>) -> std::io::Result<()> {
+fn print_record(
+    out: &mut impl Write,
+    record: &Record,
+    writer: Option<&str>,
+) -> std::io::Result<()> {
     let data = serde_json::to_string(&record.data).unwrap_or_default();
     let writer = writer.map(|w| format!("{w} ")).unwrap_or_default();
     writeln!(
@@ -56,8 +62,16 @@ pub fn run(globals: &Globals, cmd: LedgerCommand) -> anyhow::Result<u8> {
             if globals.json {
                 crate::output::json(&report)?;
             } else {
-                let head = report.head.as_ref().map(|h| format!("seq {} {}", h.seq, h.hash)).unwrap_or_else(|| "empty".to_owned());
-                println!("ledger {}: {} records, head {head}", path.display(), report.records);
+                let head = report
+                    .head
+                    .as_ref()
+                    .map(|h| format!("seq {} {}", h.seq, h.hash))
+                    .unwrap_or_else(|| "empty".to_owned());
+                println!(
+                    "ledger {}: {} records, head {head}",
+                    path.display(),
+                    report.records
+                );
                 match &report.checkpoint {
                     Some(cp) => println!(
                         "checkpointed up to seq {} on {}; {} record(s) not yet checkpointed",
@@ -65,7 +79,10 @@ pub fn run(globals: &Globals, cmd: LedgerCommand) -> anyhow::Result<u8> {
                         options.checkpoint_ref(),
                         report.not_checkpointed.unwrap_or(0)
                     ),
-                    None => println!("no checkpoint on {} yet (`paddock ledger checkpoint` makes one)", options.checkpoint_ref()),
+                    None => println!(
+                        "no checkpoint on {} yet (`paddock ledger checkpoint` makes one)",
+                        options.checkpoint_ref()
+                    ),
                 }
                 match &report.outcome {
                     Outcome::Ok => println!("ok: every hash, link, seq and time verifies"),
@@ -73,7 +90,11 @@ pub fn run(globals: &Globals, cmd: LedgerCommand) -> anyhow::Result<u8> {
                         "torn tail: {bytes} byte(s) at offset {offset} are an incomplete record (a crash mid-write); the next \
                          append cuts them off into quarantine/, or run `paddock ledger recover`"
                     ),
-                    Outcome::Tampered { first_bad_seq, byte_offset, reason } => println!(
+                    Outcome::Tampered {
+                        first_bad_seq,
+                        byte_offset,
+                        reason,
+                    } => println!(
                         "TAMPERED: the first bad record is seq {first_bad_seq} at byte {byte_offset}: {reason:?}; appends \
                          refuse until an operator restores the ledger"
                     ),
@@ -85,12 +106,23 @@ pub fn run(globals: &Globals, cmd: LedgerCommand) -> anyhow::Result<u8> {
                 Outcome::Tampered { .. } => TAMPERED,
             })
         }
-        LedgerCommand::Show { filter: f, all_writers } => {
+        LedgerCommand::Show {
+            filter: f,
+            all_writers,
+        } => {
             let filter = filter(&f)?;
             let mut out = std::io::stdout().lock();
             if all_writers {
-                let local = paddock_ledger::LocalLedger { path: &path, writer: &options.writer };
-                let records = paddock_ledger::read_writers(&repo, &options.checkpoint.ref_prefix, Some(local), &filter)?;
+                let local = paddock_ledger::LocalLedger {
+                    path: &path,
+                    writer: &options.writer,
+                };
+                let records = paddock_ledger::read_writers(
+                    &repo,
+                    &options.checkpoint.ref_prefix,
+                    Some(local),
+                    &filter,
+                )?;
                 if globals.json {
                     crate::output::json(&records)?;
                 } else {
@@ -100,7 +132,8 @@ pub fn run(globals: &Globals, cmd: LedgerCommand) -> anyhow::Result<u8> {
                 }
                 return Ok(exit::OK);
             }
-            let records: Vec<Record> = paddock_ledger::records(&path, filter)?.collect::<Result<_, _>>()?;
+            let records: Vec<Record> =
+                paddock_ledger::records(&path, filter)?.collect::<Result<_, _>>()?;
             if globals.json {
                 crate::output::json(&records)?;
             } else {
@@ -110,7 +143,11 @@ pub fn run(globals: &Globals, cmd: LedgerCommand) -> anyhow::Result<u8> {
             }
             Ok(exit::OK)
         }
-        LedgerCommand::Tail { filter: f, lines, follow } => {
+        LedgerCommand::Tail {
+            filter: f,
+            lines,
+            follow,
+        } => {
             let filter = filter(&f)?;
             let mut out = std::io::stdout().lock();
             let emit = |out: &mut std::io::StdoutLock, r: &Record| -> anyhow::Result<()> {
@@ -123,7 +160,11 @@ pub fn run(globals: &Globals, cmd: LedgerCommand) -> anyhow::Result<u8> {
                 Ok(())
             };
             if follow {
-                let follower = paddock_ledger::Follower::new(&path, filter, paddock_ledger::FollowFrom::Last(lines))?;
+                let follower = paddock_ledger::Follower::new(
+                    &path,
+                    filter,
+                    paddock_ledger::FollowFrom::Last(lines),
+                )?;
                 for record in follower {
                     emit(&mut out, &record?)?;
                 }
@@ -156,14 +197,23 @@ pub fn run(globals: &Globals, cmd: LedgerCommand) -> anyhow::Result<u8> {
                 crate::output::json(&made)?;
             } else {
                 match made {
-                    Some(cp) => println!("checkpoint {} on {}: seq {} ({} new record(s))", cp.head.commit, cp.ref_name, cp.head.seq, cp.new_records),
+                    Some(cp) => println!(
+                        "checkpoint {} on {}: seq {} ({} new record(s))",
+                        cp.head.commit, cp.ref_name, cp.head.seq, cp.new_records
+                    ),
                     None => println!("the ledger is empty: nothing to checkpoint"),
                 }
             }
             Ok(exit::OK)
         }
-        LedgerCommand::Push { remote } => sync(globals, paddock_ledger::push(&repo, &remote, &options.checkpoint.ref_prefix)?),
-        LedgerCommand::Pull { remote } => sync(globals, paddock_ledger::pull(&repo, &remote, &options.checkpoint.ref_prefix)?),
+        LedgerCommand::Push { remote } => sync(
+            globals,
+            paddock_ledger::push(&repo, &remote, &options.checkpoint.ref_prefix)?,
+        ),
+        LedgerCommand::Pull { remote } => sync(
+            globals,
+            paddock_ledger::pull(&repo, &remote, &options.checkpoint.ref_prefix)?,
+        ),
         LedgerCommand::Recover => {
             let mut ledger = paddock_ledger::Ledger::open(&path, options)?;
             let recovered = ledger.recover()?;
@@ -171,7 +221,12 @@ pub fn run(globals: &Globals, cmd: LedgerCommand) -> anyhow::Result<u8> {
                 println!("nothing to recover: the ledger ends in a complete record");
             }
             for r in recovered {
-                println!("cut {} torn byte(s) at offset {}; kept in {}", r.bytes, r.offset, r.quarantine.display());
+                println!(
+                    "cut {} torn byte(s) at offset {}; kept in {}",
+                    r.bytes,
+                    r.offset,
+                    r.quarantine.display()
+                );
             }
             Ok(exit::OK)
         }
@@ -180,7 +235,8 @@ pub fn run(globals: &Globals, cmd: LedgerCommand) -> anyhow::Result<u8> {
 
 /// Checkpoints this writer's ledger head on its ref.
 pub fn checkpoint(workspace: &Workspace) -> anyhow::Result<Option<paddock_ledger::Checkpoint>> {
-    let mut ledger = paddock_ledger::Ledger::open(workspace.ledger_path(), ledger_options(workspace.policy()))?;
+    let mut ledger =
+        paddock_ledger::Ledger::open(workspace.ledger_path(), ledger_options(workspace.policy()))?;
     Ok(ledger.checkpoint(&GitRepo::new(workspace.repo().common_dir()))?)
 }
 

@@ -18,7 +18,10 @@ pub fn merge(globals: &Globals, id: &str, into: Option<&str>) -> anyhow::Result<
                     session: SessionJson<'a>,
                     merged: &'a paddock_workspace::merge::Merged,
                 }
-                output::json(&MergeJson { session: SessionJson::from(&session), merged: &merged })?;
+                output::json(&MergeJson {
+                    session: SessionJson::from(&session),
+                    merged: &merged,
+                })?;
             } else {
                 println!(
                     "merged session {} into {} ({}: {} -> {})",
@@ -28,7 +31,10 @@ pub fn merge(globals: &Globals, id: &str, into: Option<&str>) -> anyhow::Result<
                     &merged.old[..10.min(merged.old.len())],
                     &merged.new[..10.min(merged.new.len())]
                 );
-                println!("  the session branch is kept as {}; its worktree is removed", merged.archive_ref);
+                println!(
+                    "  the session branch is kept as {}; its worktree is removed",
+                    merged.archive_ref
+                );
             }
             Ok(exit::OK)
         }
@@ -41,8 +47,16 @@ pub fn merge(globals: &Globals, id: &str, into: Option<&str>) -> anyhow::Result<
                     report: &'a paddock_workspace::merge::ConflictReport,
                     report_file: String,
                 }
-                let report_file = workspace.artifact_dir(id).join("conflicts.yaml").display().to_string();
-                output::json(&ConflictJson { blocked: true, report: &report, report_file })?;
+                let report_file = workspace
+                    .artifact_dir(id)
+                    .join("conflicts.yaml")
+                    .display()
+                    .to_string();
+                output::json(&ConflictJson {
+                    blocked: true,
+                    report: &report,
+                    report_file,
+                })?;
             }
             eprintln!(
                 "{} merging session {} into {}: nothing was changed; the session is BLOCKED",
@@ -65,7 +79,10 @@ pub fn merge(globals: &Globals, id: &str, into: Option<&str>) -> anyhow::Result<
                     eprintln!("      session last changed by {by}");
                 }
             }
-            eprintln!("report: {}", workspace.artifact_dir(id).join("conflicts.yaml").display());
+            eprintln!(
+                "report: {}",
+                workspace.artifact_dir(id).join("conflicts.yaml").display()
+            );
             eprintln!("ways forward:");
             for step in &report.next_steps {
                 eprintln!("  - {step}");
@@ -93,7 +110,12 @@ pub fn status(globals: &Globals) -> anyhow::Result<u8> {
         .map(|s| {
             let (ahead, behind) = match &s.branch {
                 Some(branch) => git
-                    .run(["rev-list", "--left-right", "--count", &format!("refs/heads/{branch}...refs/heads/{}", s.target)])
+                    .run([
+                        "rev-list",
+                        "--left-right",
+                        "--count",
+                        &format!("refs/heads/{branch}...refs/heads/{}", s.target),
+                    ])
                     .ok()
                     .and_then(|out| {
                         let mut it = out.split_whitespace().map(|n| n.parse::<u32>().ok());
@@ -102,7 +124,11 @@ pub fn status(globals: &Globals) -> anyhow::Result<u8> {
                     .map_or((None, None), |(a, b)| (Some(a), Some(b))),
                 None => (None, None),
             };
-            StatusJson { session: SessionJson::from(s), ahead, behind }
+            StatusJson {
+                session: SessionJson::from(s),
+                ahead,
+                behind,
+            }
         })
         .collect();
     if globals.json {
@@ -110,7 +136,11 @@ pub fn status(globals: &Globals) -> anyhow::Result<u8> {
         return Ok(exit::OK);
     }
     let style = globals.style;
-    println!("{} — policy {}", workspace.repo().main_worktree().display(), workspace.policy().source());
+    println!(
+        "{} — policy {}",
+        workspace.repo().main_worktree().display(),
+        workspace.policy().source()
+    );
     if rows.is_empty() {
         println!("no live sessions");
     }
@@ -125,7 +155,11 @@ pub fn status(globals: &Globals) -> anyhow::Result<u8> {
             (Some(a), Some(b)) => format!("{a} ahead, {b} behind {}", s.target),
             _ => format!("lock on {}", s.worktree),
         };
-        println!("{} {state}  [{}]  {counts}", style.bold(s.id), s.scope.join(" "));
+        println!(
+            "{} {state}  [{}]  {counts}",
+            style.bold(s.id),
+            s.scope.join(" ")
+        );
         if let Some(reason) = s.blocked_reason {
             println!("    blocked: {reason}");
         }

@@ -48,7 +48,11 @@ impl Globals {
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
-    let globals = Globals { repo: cli.repo, json: cli.json, style: Style::new(cli.color) };
+    let globals = Globals {
+        repo: cli.repo,
+        json: cli.json,
+        style: Style::new(cli.color),
+    };
     match cli.command {
         Command::Init(args) => init::run(&globals, args),
         Command::Doctor => init::doctor(&globals),

@@ -64,7 +64,10 @@ fn check(globals: &Globals, file: Option<&Path>) -> anyhow::Result<u8> {
                 (name, result)
             } else {
                 let name = paddock_policy::BUILTIN_POLICY_NAME.to_owned();
-                (name.clone(), paddock_policy::load(paddock_policy::BUILTIN_POLICY, &name))
+                (
+                    name.clone(),
+                    paddock_policy::load(paddock_policy::BUILTIN_POLICY, &name),
+                )
             }
         }
     };
@@ -93,9 +96,16 @@ fn check(globals: &Globals, file: Option<&Path>) -> anyhow::Result<u8> {
         for d in &diagnostics {
             eprintln!("{d}");
         }
-        eprintln!("paddock: error: the policy is invalid ({} problem(s)); nothing uses it until it is fixed", diagnostics.len());
+        eprintln!(
+            "paddock: error: the policy is invalid ({} problem(s)); nothing uses it until it is fixed",
+            diagnostics.len()
+        );
     }
-    Ok(if result.is_ok() { exit::OK } else { exit::ERROR })
+    Ok(if result.is_ok() {
+        exit::OK
+    } else {
+        exit::ERROR
+    })
 }
 
 fn rules(globals: &Globals) -> anyhow::Result<u8> {
@@ -103,7 +113,12 @@ fn rules(globals: &Globals) -> anyhow::Result<u8> {
     let commands = workspace.policy().commands();
     let rules: Vec<RuleJson> = paddock_policy::rules::CATALOGUE
         .iter()
-        .map(|r| RuleJson { id: r.id, action: commands.action(r.id).as_str(), fail_closed: r.fail_closed, summary: r.summary })
+        .map(|r| RuleJson {
+            id: r.id,
+            action: commands.action(r.id).as_str(),
+            fail_closed: r.fail_closed,
+            summary: r.summary,
+        })
         .collect();
     if globals.json {
         crate::output::json(&rules)?;

@@ -47,11 +47,16 @@ pub fn run(globals: &Globals, cmd: SessionCommand) -> anyhow::Result<u8> {
                     session: SessionJson<'a>,
                     archived: &'a paddock_workspace::cleanup::Archived,
                 }
-                output::json(&CancelJson { session: SessionJson::from(&session), archived: &archived })?;
+                output::json(&CancelJson {
+                    session: SessionJson::from(&session),
+                    archived: &archived,
+                })?;
             } else {
                 println!("cancelled session {}", session.id);
                 match &archived.archive_ref {
-                    Some(r) => println!("  unmerged work kept under {r} (restore: git switch -c NAME {r})"),
+                    Some(r) => {
+                        println!("  unmerged work kept under {r} (restore: git switch -c NAME {r})")
+                    }
                     None => println!("  nothing unmerged to keep"),
                 }
                 if archived.worktree_removed {
@@ -60,7 +65,9 @@ pub fn run(globals: &Globals, cmd: SessionCommand) -> anyhow::Result<u8> {
             }
         }
         SessionCommand::Unblock { id, reason } => {
-            if let Some(why) = paddock_workspace::approvals::inside_session(&workspace, &globals.dir()?)? {
+            if let Some(why) =
+                paddock_workspace::approvals::inside_session(&workspace, &globals.dir()?)?
+            {
                 anyhow::bail!(crate::exit::Refusal(format!(
                     "an approval cannot come from inside a session ({why}): an operator runs \
                      `paddock session unblock` from the main worktree"
@@ -83,9 +90,17 @@ pub fn run(globals: &Globals, cmd: SessionCommand) -> anyhow::Result<u8> {
                     provenance: &'a paddock_workspace::merge::Provenance,
                 }
                 let artifact = workspace.artifact_dir(&id).display().to_string();
-                output::json(&FinishJson { session: SessionJson::from(&session), artifact, provenance: &provenance })?;
+                output::json(&FinishJson {
+                    session: SessionJson::from(&session),
+                    artifact,
+                    provenance: &provenance,
+                })?;
             } else {
-                println!("session {} finished: {} file(s), scope check passed", session.id, provenance.files.len());
+                println!(
+                    "session {} finished: {} file(s), scope check passed",
+                    session.id,
+                    provenance.files.len()
+                );
                 println!("  artifact: {}", workspace.artifact_dir(&id).display());
                 println!("  next:     paddock merge {}", session.id);
             }
@@ -98,7 +113,10 @@ pub fn run(globals: &Globals, cmd: SessionCommand) -> anyhow::Result<u8> {
                 println!("nothing to collect: no expired sessions and no orphans");
             } else {
                 for item in &items {
-                    println!("{:<18} {}\n{:<18} -> {}", item.kind, item.subject, "", item.action);
+                    println!(
+                        "{:<18} {}\n{:<18} -> {}",
+                        item.kind, item.subject, "", item.action
+                    );
                 }
             }
         }
@@ -108,7 +126,10 @@ pub fn run(globals: &Globals, cmd: SessionCommand) -> anyhow::Result<u8> {
 
 fn start_options(args: StartArgs) -> anyhow::Result<start::Options> {
     let ttl = match &args.ttl {
-        Some(text) => Some(paddock_workspace::session::parse_ttl(text).map_err(|e| anyhow::anyhow!("--ttl: {e}"))?),
+        Some(text) => Some(
+            paddock_workspace::session::parse_ttl(text)
+                .map_err(|e| anyhow::anyhow!("--ttl: {e}"))?,
+        ),
         None => None,
     };
     Ok(start::Options {
@@ -126,12 +147,21 @@ fn start_options(args: StartArgs) -> anyhow::Result<start::Options> {
 
 fn print_started(globals: &Globals, s: &Session) {
     let style = globals.style;
-    println!("{} session {} ({})", style.green("started"), style.bold(&s.id), s.mode.as_str());
+    println!(
+        "{} session {} ({})",
+        style.green("started"),
+        style.bold(&s.id),
+        s.mode.as_str()
+    );
     println!("  scope:    {}", s.scope.join(" "));
     match s.mode {
         Mode::Worktree => {
             println!("  worktree: {}", s.worktree.display());
-            println!("  branch:   {} from {}", s.branch.as_deref().unwrap_or("-"), short(&s.base));
+            println!(
+                "  branch:   {} from {}",
+                s.branch.as_deref().unwrap_or("-"),
+                short(&s.base)
+            );
             println!("  work there: cd {}", s.worktree.display());
         }
         Mode::Lock => {
@@ -145,7 +175,14 @@ fn print_started(globals: &Globals, s: &Session) {
 fn print_session(globals: &Globals, s: &Session) {
     let style = globals.style;
     println!("{}", style.bold(&s.id));
-    println!("  state:    {}{}", s.state.as_str(), s.blocked_reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default());
+    println!(
+        "  state:    {}{}",
+        s.state.as_str(),
+        s.blocked_reason
+            .as_deref()
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default()
+    );
     println!("  role:     {}", s.role);
     println!("  mode:     {}", s.mode.as_str());
     println!("  scope:    {}", s.scope.join(" "));
@@ -161,7 +198,10 @@ fn print_session(globals: &Globals, s: &Session) {
 
 fn print_table(globals: &Globals, sessions: &[Session]) {
     let style = globals.style;
-    println!("{:<20} {:<9} {:<9} {:<10} {:<30} WORKTREE", "ID", "STATE", "MODE", "ROLE", "SCOPE");
+    println!(
+        "{:<20} {:<9} {:<9} {:<10} {:<30} WORKTREE",
+        "ID", "STATE", "MODE", "ROLE", "SCOPE"
+    );
     for s in sessions {
         let state = match s.state.as_str() {
             "active" => style.green("active   "),

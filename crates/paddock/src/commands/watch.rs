@@ -16,7 +16,10 @@ pub fn run(globals: &Globals, session: Option<String>, daemon: bool) -> anyhow::
         // Keep the working directory (the repository) and detach from the terminal.
         nix::unistd::daemon(true, false)?;
     }
-    let options = Options { session, ..Options::default() };
+    let options = Options {
+        session,
+        ..Options::default()
+    };
     let stop = AtomicBool::new(false);
     let json = globals.json;
     let ready = |dirs: usize| {
@@ -36,7 +39,11 @@ pub fn run(globals: &Globals, session: Option<String>, daemon: bool) -> anyhow::
                 finding.session.as_deref().unwrap_or("(main worktree)"),
                 finding.path,
                 finding.rule,
-                if finding.session.is_some() { " -> session BLOCKED" } else { "" }
+                if finding.session.is_some() {
+                    " -> session BLOCKED"
+                } else {
+                    ""
+                }
             );
         }
     })?;
