@@ -284,12 +284,24 @@ fn a_target_that_moves_during_the_merge_is_never_overwritten() {
         let mut made = Vec::new();
         for i in 0..40 {
             let git = |args: &[&str]| {
-                let out = hermetic(Command::new("git").arg("-C").arg(&root).args(args)).output().expect("git");
-                (out.status.success(), String::from_utf8_lossy(&out.stdout).trim().to_owned())
+                let out = hermetic(Command::new("git").arg("-C").arg(&root).args(args))
+                    .output()
+                    .expect("git");
+                (
+                    out.status.success(),
+                    String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+                )
             };
             let (_, old) = git(&["rev-parse", "main"]);
             let (_, tree) = git(&["rev-parse", "main^{tree}"]);
-            let (_, new) = git(&["commit-tree", &tree, "-p", &old, "-m", &format!("concurrent {i}")]);
+            let (_, new) = git(&[
+                "commit-tree",
+                &tree,
+                "-p",
+                &old,
+                "-m",
+                &format!("concurrent {i}"),
+            ]);
             if git(&["update-ref", "refs/heads/main", &new, &old]).0 {
                 made.push(new);
             }
@@ -298,15 +310,28 @@ fn a_target_that_moves_during_the_merge_is_never_overwritten() {
     });
     let run = repo.paddock(&["merge", "a", "--json"]);
     let made = mover.join().expect("mover");
-    assert!(run.code() == 0 || run.code() == 1, "merged, or refused because main kept moving: {}", run.stderr());
+    assert!(
+        run.code() == 0 || run.code() == 1,
+        "merged, or refused because main kept moving: {}",
+        run.stderr()
+    );
     for commit in &made {
-        assert!(repo.git_ok(&["merge-base", "--is-ancestor", commit, "main"]), "{commit} was overwritten");
+        assert!(
+            repo.git_ok(&["merge-base", "--is-ancestor", commit, "main"]),
+            "{commit} was overwritten"
+        );
     }
     if run.code() == 0 {
         let merged = run.json();
         let new = merged["merged"]["new"].as_str().expect("new");
-        assert!(repo.git_ok(&["merge-base", "--is-ancestor", new, "main"]), "the merge is on main");
-        assert!(repo.git(&["show", "main:src/lib.rs"]).contains("a }"), "the session's work is in");
+        assert!(
+            repo.git_ok(&["merge-base", "--is-ancestor", new, "main"]),
+            "the merge is on main"
+        );
+        assert!(
+            repo.git(&["show", "main:src/lib.rs"]).contains("a }"),
+            "the session's work is in"
+        );
     } else {
         assert_eq!(run.json()["error"]["kind"], "target-moving");
     }

@@ -186,6 +186,51 @@ pub fn run(globals: &Globals, args: DemoArgs) -> anyhow::Result<u8> {
     demo.paddock(&repo, &["merge", "fix-2"], 3)?;
     demo.paddock(&repo, &["status"], 0)?;
 
+    demo.step("glance-1 runs a role turn: fresh scratch, cleared env, pinned; then it is replayed");
+    let line = "wc -l < src/lib.rs > tests/lines.txt";
+    println!(
+        "{} paddock turn run --session glance-1 --role glance --output tests/lines.txt --pin seed=7 -- sh -c {line:?}",
+        style.dim("$")
+    );
+    let out = demo
+        .paddock_cmd(&repo)
+        .args([
+            "turn",
+            "run",
+            "--json",
+            "--session",
+            "glance-1",
+            "--role",
+            "glance",
+            "--output",
+            "tests/lines.txt",
+            "--pin",
+            "seed=7",
+            "--",
+            "sh",
+            "-c",
+            line,
+        ])
+        .output()
+        .context("cannot run the demo turn")?;
+    anyhow::ensure!(
+        out.status.success(),
+        "the demo turn failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pin: serde_json::Value =
+        serde_json::from_slice(&out.stdout).context("the turn's pin is JSON")?;
+    let turn = pin["turn"]
+        .as_str()
+        .context("the pin names its turn")?
+        .to_owned();
+    println!(
+        "    turn {turn}: isolation {}, outputs {}",
+        pin["isolation_effective"].as_str().unwrap_or("?"),
+        pin["outputs"]
+    );
+    demo.paddock(&repo, &["turn", "replay", &turn], 0)?;
+
     demo.step("glance-1 leaves uncommitted work and is cancelled: the work is archived, not lost");
     std::fs::write(glance.join("tests/new.rs"), "// unfinished\n")?;
     demo.paddock(
