@@ -3,18 +3,12 @@
 //!
 //! `cargo bench -p paddock --bench merge` (PADDOCK_BENCH_FILES, PADDOCK_BENCH_ROUNDS).
 
+mod common;
+
+use common::hermetic;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-fn hermetic(cmd: &mut Command) -> &mut Command {
-    cmd.env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", "bench")
-        .env("GIT_AUTHOR_EMAIL", "bench@example.invalid")
-        .env("GIT_COMMITTER_NAME", "bench")
-        .env("GIT_COMMITTER_EMAIL", "bench@example.invalid")
-}
 
 fn git(dir: &Path, args: &[&str]) {
     let out = hermetic(Command::new("git").arg("-C").arg(dir).args(args))

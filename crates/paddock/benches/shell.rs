@@ -4,18 +4,12 @@
 //!
 //! `cargo bench -p paddock --bench shell` (PADDOCK_BENCH_RUNS changes the repetitions).
 
+mod common;
+
+use common::hermetic;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-fn hermetic(cmd: &mut Command) -> &mut Command {
-    cmd.env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", "bench")
-        .env("GIT_AUTHOR_EMAIL", "bench@example.invalid")
-        .env("GIT_COMMITTER_NAME", "bench")
-        .env("GIT_COMMITTER_EMAIL", "bench@example.invalid")
-}
 
 fn run(cmd: &mut Command) -> Duration {
     let start = Instant::now();

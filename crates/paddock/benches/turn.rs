@@ -10,25 +10,14 @@
 //!
 //! Run: `cargo bench -p paddock --bench turn` (`-- --runs N` for more; default 60, at least 30).
 
+mod common;
+
+use common::hermetic;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const TARGET_OVERHEAD: Duration = Duration::from_millis(5);
-
-fn hermetic(cmd: &mut Command) -> &mut Command {
-    cmd.env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", "Bench")
-        .env("GIT_AUTHOR_EMAIL", "bench@example.invalid")
-        .env("GIT_COMMITTER_NAME", "Bench")
-        .env("GIT_COMMITTER_EMAIL", "bench@example.invalid")
-        .env("LANG", "C")
-        .env("NO_COLOR", "1")
-        .env_remove("PADDOCK_SESSION")
-        .env_remove("PADDOCK_CONFINED")
-        .env_remove("PADDOCK_SANDBOX_SIMULATE")
-}
 
 fn run(dir: &Path, program: &str, args: &[&str]) {
     let output = hermetic(Command::new(program).args(args).current_dir(dir))

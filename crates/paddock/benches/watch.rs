@@ -3,19 +3,13 @@
 //!
 //! `cargo bench -p paddock --bench watch` (PADDOCK_BENCH_FILES, PADDOCK_BENCH_WRITES).
 
+mod common;
+
+use common::hermetic;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn hermetic(cmd: &mut Command) -> &mut Command {
-    cmd.env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", "bench")
-        .env("GIT_AUTHOR_EMAIL", "bench@example.invalid")
-        .env("GIT_COMMITTER_NAME", "bench")
-        .env("GIT_COMMITTER_EMAIL", "bench@example.invalid")
-}
 
 fn main() {
     let files: usize = std::env::var("PADDOCK_BENCH_FILES")
