@@ -45,11 +45,34 @@ fn write(path: &Path, text: &str) {
     std::fs::write(path, text).expect("write");
 }
 
+/// Where fixtures live: never inside the built-in policy's scratch dirs (`/tmp`, `/var/tmp`),
+/// or everything around the repository, the fake home included, would count as scratch. The
+/// target dir is used unless the checkout itself sits under one of them (CI may clone there).
+fn fixture_root() -> PathBuf {
+    let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let target = target.canonicalize().unwrap_or(target);
+    let under_scratch = ["/tmp", "/var/tmp"].iter().any(|dir| {
+        let dir = Path::new(dir)
+            .canonicalize()
+            .unwrap_or_else(|_| PathBuf::from(dir));
+        target.starts_with(dir)
+    });
+    if !under_scratch {
+        return target;
+    }
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .expect("HOME is set");
+    let root = home.join(".cache").join("paddock-gate-tests");
+    std::fs::create_dir_all(&root).expect("mkdir");
+    root
+}
+
 impl Fixture {
     pub fn new() -> Fixture {
         let dir = tempfile::Builder::new()
             .prefix("gate-")
-            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+            .tempdir_in(fixture_root())
             .expect("tempdir");
         let base = dir.path().canonicalize().expect("canonical");
         let main = base.join("repo");
