@@ -311,3 +311,34 @@ fn degraded_kernels_do_what_the_policy_says() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn cargo_builds_inside_a_confined_session() {
+    let repo = TestRepo::new();
+    let wt = PathBuf::from(
+        repo.start("a", &["src/**"])["worktree"]
+            .as_str()
+            .expect("w"),
+    );
+    std::fs::create_dir_all(wt.join("src/hello/src")).expect("mkdir");
+    std::fs::write(
+        wt.join("src/hello/Cargo.toml"),
+        "[package]\nname = \"hello\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+    )
+    .expect("w");
+    std::fs::write(
+        wt.join("src/hello/src/main.rs"),
+        "fn main() { println!(\"built inside\"); }\n",
+    )
+    .expect("w");
+    let out = sh(
+        &wt,
+        "cd src/hello && cargo build --offline -q && ./target/debug/hello",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "built inside\n");
+}
