@@ -5,10 +5,18 @@ use std::process::Command;
 
 use super::harness::{TestRepo, hermetic};
 
-fn sh(dir: &Path, cmd: &str) -> std::process::Output {
+/// paddock-sh in `dir`, with the tests' hermetic environment.
+fn sh_cmd(dir: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_paddock-sh"));
-    hermetic(&mut c).current_dir(dir).args(["-c", cmd]);
-    c.output().expect("paddock-sh runs")
+    hermetic(&mut c).current_dir(dir);
+    c
+}
+
+fn sh(dir: &Path, cmd: &str) -> std::process::Output {
+    sh_cmd(dir)
+        .args(["-c", cmd])
+        .output()
+        .expect("paddock-sh runs")
 }
 
 fn session_state(repo: &TestRepo, id: &str) -> String {
@@ -39,10 +47,8 @@ fn allowed_commands_run_and_pass_their_exit_code_through() {
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "hello\n");
     // -lc, as agents call it, and a script on stdin.
-    let mut c = Command::new(env!("CARGO_BIN_EXE_paddock-sh"));
-    hermetic(&mut c)
-        .current_dir(&wt)
-        .args(["-lc", "echo login"]);
+    let mut c = sh_cmd(&wt);
+    c.args(["-lc", "echo login"]);
     assert_eq!(
         String::from_utf8_lossy(&c.output().expect("runs").stdout),
         "login\n"
@@ -163,10 +169,8 @@ fn the_kernel_stops_writes_the_gate_cannot_see() {
             .collect::<std::collections::BTreeMap<_, _>>(),
     )
     .expect("json");
-    let mut c = Command::new(env!("CARGO_BIN_EXE_paddock-sh"));
-    hermetic(&mut c)
-        .current_dir(&wt)
-        .env("PADDOCK_TEST_RESULTS", &results_file)
+    let mut c = sh_cmd(&wt);
+    c.env("PADDOCK_TEST_RESULTS", &results_file)
         .args(["-c", &format!("python3 src/attack.py '{arg}'")]);
     let out = c.output().expect("runs");
     assert!(
@@ -263,10 +267,8 @@ fn degraded_kernels_do_what_the_policy_says() {
             .expect("w"),
     );
     let run = |simulate: &str| {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_paddock-sh"));
-        hermetic(&mut c)
-            .current_dir(&wt)
-            .env("PADDOCK_SANDBOX_SIMULATE", simulate)
+        let mut c = sh_cmd(&wt);
+        c.env("PADDOCK_SANDBOX_SIMULATE", simulate)
             .args(["-c", "echo ran > src/ran.txt"]);
         c.output().expect("runs")
     };

@@ -650,6 +650,18 @@ impl Walker<'_> {
     }
 
     /// Walks a command string an option hands to a program (`--filter=CMD`).
+    /// Runs `arg` as shell text (`su -c`, `flock -c`, `script -c`), or refuses it as computed
+    /// when it is not literal; `what` names it in the refusal.
+    fn shell_text_arg(&mut self, st: &State, arg: &Arg, what: &str) {
+        match arg.text() {
+            Some(text) => {
+                let text = text.to_owned();
+                self.shell_text(&text, arg.span, st, None);
+            }
+            None => self.dynamic(arg, what),
+        }
+    }
+
     fn command_text_arg(&mut self, st: &State, arg: &Arg) {
         match arg.text() {
             Some(text) => {
@@ -1194,13 +1206,7 @@ impl Walker<'_> {
                     .or_else(|| p.value("session-command"))
                     .cloned()
                 {
-                    match cmd.text() {
-                        Some(text) => {
-                            let text = text.to_owned();
-                            self.shell_text(&text, cmd.span, st, None);
-                        }
-                        None => self.dynamic(&cmd, "the command `su -c` runs"),
-                    }
+                    self.shell_text_arg(st, &cmd, "the command `su -c` runs");
                     return;
                 }
                 if program == "su" {
@@ -1229,13 +1235,7 @@ impl Walker<'_> {
                     );
                 }
                 if let Some(cmd) = p.value("command").cloned() {
-                    match cmd.text() {
-                        Some(text) => {
-                            let text = text.to_owned();
-                            self.shell_text(&text, cmd.span, st, None);
-                        }
-                        None => self.dynamic(&cmd, "the command `flock -c` runs"),
-                    }
+                    self.shell_text_arg(st, &cmd, "the command `flock -c` runs");
                     return;
                 }
                 if rest.first().and_then(Arg::plain) == Some("-c") && rest.len() >= 2 {
@@ -1272,13 +1272,7 @@ impl Walker<'_> {
                         }
                     }
                     if let Some(cmd) = p.value("command").cloned() {
-                        match cmd.text() {
-                            Some(text) => {
-                                let text = text.to_owned();
-                                self.shell_text(&text, cmd.span, st, None);
-                            }
-                            None => self.dynamic(&cmd, "the command `script -c` runs"),
-                        }
+                        self.shell_text_arg(st, &cmd, "the command `script -c` runs");
                     }
                     return;
                 }

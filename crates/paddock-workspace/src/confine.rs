@@ -11,7 +11,6 @@
 //! `refs/heads/main` and other sessions' branches cannot be rewritten, renamed over or deleted.
 
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
 
 use paddock_policy::SandboxLevel;
 use paddock_sandbox::{Mode as SandboxMode, Spec};
@@ -209,12 +208,7 @@ impl Workspace {
         }
 
         // Hidden: every other live session's worktree.
-        let now = SystemTime::now();
-        for other in self.registry().load_all()? {
-            if other.id != session.id && other.mode == Mode::Worktree && other.holds_scope(now) {
-                spec.hidden.push(other.worktree);
-            }
-        }
+        spec.hidden.extend(self.other_worktrees(Some(&session.id))?);
 
         // Temp dirs. Landlock cannot hide part of a granted tree, so a temp dir that holds
         // another session's worktree (repositories under /tmp) is replaced by a private

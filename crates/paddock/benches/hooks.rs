@@ -7,17 +7,10 @@
 
 mod common;
 
-use common::hermetic;
+use common::{git, hermetic};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-fn git(dir: &Path, args: &[&str]) {
-    let status = hermetic(Command::new("git").arg("-C").arg(dir).args(args))
-        .status()
-        .expect("git runs");
-    assert!(status.success(), "git {args:?} failed");
-}
 
 fn hook_dir(root: &Path, name: &str, body: Option<&str>) -> PathBuf {
     let dir = root.join(name);
@@ -52,17 +45,8 @@ fn main() {
     let paddock = env!("CARGO_BIN_EXE_paddock");
     let tmp = tempfile::tempdir().expect("tmp");
     let repo = tmp.path().join("repo");
-    eprintln!("generating a {files}-file repository...");
-    for i in 0..files {
-        let dir = repo.join(format!("src/d{:03}/e{:02}", i % 500, (i / 500) % 20));
-        if i < 10_000 {
-            std::fs::create_dir_all(&dir).expect("mkdir");
-        }
-        std::fs::write(dir.join(format!("f{i}.rs")), format!("// {i}\n")).expect("write");
-    }
-    git(&repo, &["init", "-q", "-b", "main"]);
-    git(&repo, &["add", "-A"]);
-    git(&repo, &["commit", "-q", "-m", "initial"]);
+    common::generate_tree(&repo, "src/d", "e", 500, 20, files);
+    common::commit_all(&repo);
     let run = |args: &[&str]| {
         let out = hermetic(Command::new(paddock).args(args).current_dir(&repo))
             .output()

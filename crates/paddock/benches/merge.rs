@@ -5,21 +5,10 @@
 
 mod common;
 
-use common::hermetic;
-use std::path::{Path, PathBuf};
+use common::{git, hermetic};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = hermetic(Command::new("git").arg("-C").arg(dir).args(args))
-        .output()
-        .expect("git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 fn timed(cmd: &mut Command) -> Duration {
     let start = Instant::now();
@@ -45,21 +34,12 @@ fn main() {
     let paddock = env!("CARGO_BIN_EXE_paddock");
     let tmp = tempfile::tempdir().expect("tmp");
     let repo = tmp.path().join("repo");
-    eprintln!("generating a {files}-file repository...");
-    for i in 0..files {
-        let dir = repo.join(format!("lib/d{:03}/e{:02}", i % 500, (i / 500) % 20));
-        if i < 10_000 {
-            std::fs::create_dir_all(&dir).expect("mkdir");
-        }
-        std::fs::write(dir.join(format!("f{i}.rs")), format!("// {i}\n")).expect("write");
-    }
+    common::generate_tree(&repo, "lib/d", "e", 500, 20, files);
     std::fs::create_dir_all(repo.join("work")).expect("mkdir");
     for i in 0..100 {
         std::fs::write(repo.join(format!("work/w{i}.rs")), "// base\n").expect("write");
     }
-    git(&repo, &["init", "-q", "-b", "main"]);
-    git(&repo, &["add", "-A"]);
-    git(&repo, &["commit", "-q", "-m", "initial"]);
+    common::commit_all(&repo);
     let paddock_cmd = |args: &[&str]| {
         let mut cmd = Command::new(paddock);
         hermetic(&mut cmd).current_dir(&repo).args(args);

@@ -23,25 +23,8 @@ fn main() {
     let paddock = env!("CARGO_BIN_EXE_paddock");
     let tmp = tempfile::tempdir().expect("tmp");
     let repo = tmp.path().join("repo");
-    eprintln!("generating a {files}-file repository...");
-    for i in 0..files {
-        let dir = repo.join(format!("pkg{:03}/mod{:02}", i % 1000, (i / 1000) % 10));
-        if i < 10_000 {
-            std::fs::create_dir_all(&dir).expect("mkdir");
-        }
-        std::fs::write(dir.join(format!("f{i}.txt")), "x\n").expect("write");
-    }
-    let git = |args: &[&str]| {
-        assert!(
-            hermetic(Command::new("git").arg("-C").arg(&repo).args(args))
-                .status()
-                .expect("git")
-                .success()
-        )
-    };
-    git(&["init", "-q", "-b", "main"]);
-    git(&["add", "-A"]);
-    git(&["commit", "-q", "-m", "i"]);
+    common::generate_tree(&repo, "pkg", "mod", 1000, 10, files);
+    common::commit_all(&repo);
     let out = hermetic(Command::new(paddock).current_dir(&repo).args([
         "session",
         "start",
