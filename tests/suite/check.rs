@@ -273,3 +273,104 @@ fn git_aliases_from_the_repository_are_seen_through() {
     assert_eq!(code("git nuke"), Some(1));
     assert_eq!(code("git st"), Some(0));
 }
+
+#[test]
+fn custom_policy_rules_are_applied_listed_and_approvable() {
+    let repo = TestRepo::new();
+    repo.write(
+        ".paddock/policy.yaml",
+        r#"version: 1
+protected: [.handshake/gov/, .paddock/]
+commands:
+  custom:
+    - {id: no-tf-destroy, argv: [terraform, destroy], action: deny, reason: "infra is managed by CI"}
+    - {id: tf-apply-needs-ok, argv: [terraform, apply], action: approval, reason: "applying needs a person"}
+"#,
+    );
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "policy"]);
+    let mine = repo.start_worktree("mine", &["src/**"]);
+
+    let rules = repo.paddock(&["policy", "rules", "--json"]).ok().json();
+    let custom: Vec<&serde_json::Value> = rules
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter(|r| r["custom"] == true)
+        .collect();
+    assert_eq!(custom.len(), 2, "{rules}");
+    assert_eq!(custom[0]["id"], "no-tf-destroy");
+    assert_eq!(
+        custom[0]["argv"],
+        serde_json::json!(["terraform", "destroy"])
+    );
+    assert_eq!(custom[0]["action"], "deny");
+    assert_eq!(custom[1]["action"], "approval");
+    let listed = repo.paddock(&["policy", "rules"]).ok().stdout();
+    assert!(listed.contains("no-tf-destroy"), "{listed}");
+
+    let check = |cmd: &str| {
+        let out = paddock_in(&mine)
+            .args(["check", "--json", "-c", cmd])
+            .output()
+            .expect("runs");
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        (out.status.code(), json)
+    };
+    // Matched on the resolved words: behind a wrapper, in a nested shell, after a `cd`.
+    let (code, json) = check("sudo sh -c 'cd src && /usr/bin/terraform destroy -auto-approve'");
+    assert_eq!(code, Some(1), "{json}");
+    assert_eq!(json["decision"], "deny");
+    assert_eq!(json["rule"], "no-tf-destroy");
+    assert_eq!(json["word"], "/usr/bin/terraform destroy");
+    assert!(
+        json["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("infra is managed by CI")),
+        "{json}"
+    );
+    assert_eq!(check("terraform plan").0, Some(0));
+    assert_eq!(check("echo terraform destroy").0, Some(0));
+    // A word only known at run time where the rule looks is refused like built-in rules do.
+    let (code, json) = check("terraform $SUBCOMMAND");
+    assert_eq!(
+        (code, json["rule"].as_str()),
+        (Some(1), Some("shell.dynamic"))
+    );
+    // The human rendering names the rule.
+    let out = paddock_in(&mine)
+        .args(["check", "-c", "terraform destroy"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("deny [no-tf-destroy]"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // `approval`: refused until an operator approves that rule for the session.
+    let (code, json) = check("terraform apply");
+    assert_eq!(code, Some(1), "{json}");
+    assert_eq!(
+        (json["decision"].as_str(), json["rule"].as_str()),
+        (Some("approval"), Some("tf-apply-needs-ok"))
+    );
+    repo.paddock(&[
+        "approve",
+        "rule",
+        "--session",
+        "mine",
+        "--rule",
+        "tf-apply-needs-ok",
+        "--reason",
+        "release day",
+    ])
+    .ok();
+    let (code, json) = check("timeout 600 terraform apply");
+    assert_eq!(code, Some(0), "{json}");
+    assert_eq!(json["findings"][0]["rule"], "tf-apply-needs-ok");
+    assert_eq!(json["findings"][0]["approved"], true);
+    // The approval covers that rule only.
+    assert_eq!(check("terraform destroy").0, Some(1));
+}

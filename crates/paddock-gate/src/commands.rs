@@ -111,6 +111,9 @@ impl Walker<'_> {
             self.script_file(st, &first);
         }
         let program = program_name(&name);
+        // The policy's own rules see every command that gets this far: what runs, after
+        // aliases, functions and wrappers.
+        self.custom_rules(&inv.argv);
         match program.as_str() {
             // ---- the shell's own state ----
             "cd" | "pushd" | "popd" => self.change_dir(st, &program, &args),

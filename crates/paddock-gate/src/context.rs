@@ -5,14 +5,14 @@
 //! command. Building resolves every directory (symlinks included) so that deciding only compares
 //! resolved paths.
 
-use std::collections::BTreeMap;
 use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use paddock_policy::glob::PatternSet;
-use paddock_policy::{Action, Policy};
+use paddock_policy::{Action, CustomRule, Policy};
 
 use crate::paths::resolve_abs;
 
@@ -80,6 +80,62 @@ pub(crate) struct ResolvedSession {
     pub(crate) branch: Option<String>,
 }
 
+/// A policy's `commands.custom` rule, ready to match.
+#[derive(Debug, Clone)]
+pub(crate) struct CustomMatcher {
+    pub(crate) id: &'static str,
+    /// `argv[0]`: a program name.
+    pub(crate) program: String,
+    /// The words after it; `*` matches any one word.
+    pub(crate) args: Vec<String>,
+    pub(crate) action: Action,
+    pub(crate) reason: String,
+}
+
+impl CustomMatcher {
+    fn new(rule: &CustomRule) -> CustomMatcher {
+        let (program, args) = match rule.argv.split_first() {
+            Some((program, args)) => (program.clone(), args.to_vec()),
+            None => (String::new(), Vec::new()),
+        };
+        CustomMatcher {
+            id: intern(&rule.id),
+            program,
+            args,
+            action: rule.action,
+            reason: rule.reason.clone(),
+        }
+    }
+
+    /// The rule's words as the policy wrote them, for messages.
+    pub(crate) fn argv_text(&self) -> String {
+        std::iter::once(self.program.as_str())
+            .chain(self.args.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// A custom rule id with the lifetime of the process.
+///
+/// Findings name their rule as `&'static str` (built-in ids are constants, and callers keep
+/// findings beyond the context). A custom id is leaked once per distinct id: the set a
+/// process ever sees is bounded by the policies it loads, and repeated contexts reuse it.
+fn intern(id: &str) -> &'static str {
+    if let Some(rule) = paddock_policy::rules::find(id) {
+        return rule.id;
+    }
+    static IDS: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
+    // The set only ever grows by whole entries: a panic elsewhere cannot leave it half-done.
+    let mut ids = IDS.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(known) = ids.get(id) {
+        return known;
+    }
+    let leaked: &'static str = Box::leak(id.to_owned().into_boxed_str());
+    ids.insert(leaked);
+    leaked
+}
+
 type ActionFn = dyn Fn(&str) -> Action + Send + Sync;
 
 /// Everything [`decide`](crate::decide) needs besides the command text. Cheap to share: build
@@ -101,6 +157,8 @@ pub struct Context {
     pub(crate) target_branch: String,
     pub(crate) home: Option<PathBuf>,
     pub(crate) actions: Arc<ActionFn>,
+    /// The policy's `commands.custom` rules, in file order.
+    pub(crate) custom: Arc<[CustomMatcher]>,
     pub(crate) approvals: Vec<Approval>,
     pub(crate) git_aliases: BTreeMap<String, String>,
     /// `(set, dir) -> every path below dir matches` (0: scope, 1: scratch).
@@ -121,6 +179,7 @@ impl fmt::Debug for Context {
             .field("hooks_dirs", &self.hooks_dirs)
             .field("target_branch", &self.target_branch)
             .field("home", &self.home)
+            .field("custom", &self.custom)
             .field("approvals", &self.approvals)
             .finish_non_exhaustive()
     }
@@ -190,6 +249,7 @@ pub struct ContextBuilder {
     target_branch: String,
     home: Option<PathBuf>,
     actions: Arc<ActionFn>,
+    custom: Vec<CustomMatcher>,
     approvals: Vec<Approval>,
     git_aliases: BTreeMap<String, String>,
 }
@@ -214,19 +274,38 @@ impl ContextBuilder {
             target_branch: "main".to_owned(),
             home: None,
             actions: Arc::new(|_: &str| Action::Deny),
+            custom: Vec::new(),
             approvals: Vec::new(),
             git_aliases: BTreeMap::new(),
         }
     }
 
-    /// Takes the protected globs, scratch paths, target branch and rule actions from a policy.
+    /// Takes the protected globs, scratch paths, target branch, rule actions and custom rules
+    /// from a policy.
     pub fn policy(mut self, policy: &Policy) -> ContextBuilder {
         self.protected = policy.protected().clone();
         self.scratch = policy.scratch().worktree.clone();
         self.scratch_dirs = policy.scratch().system.iter().map(PathBuf::from).collect();
         self.target_branch = policy.target_branch().to_owned();
         let rules = policy.commands().clone();
+        self.custom = rules.custom().iter().map(CustomMatcher::new).collect();
         self.actions = Arc::new(move |id: &str| rules.action(id));
+        self
+    }
+
+    /// User-defined command rules (a policy's `commands.custom`), replacing any set before.
+    ///
+    /// Each is judged against every command the gate resolves (after wrappers, in nested
+    /// shells, functions, pipelines ...): its words must be the command's leading words,
+    /// `*` matching any one. When several match, the one with the most words decides (a tie
+    /// goes to the stricter action), so an `allow` rule can carve an exception out of a
+    /// broader custom rule; no custom rule ever loosens a built-in one. A word the gate cannot
+    /// know where a refusing rule would look is `shell.dynamic`.
+    pub fn custom_rules<'r>(
+        mut self,
+        rules: impl IntoIterator<Item = &'r CustomRule>,
+    ) -> ContextBuilder {
+        self.custom = rules.into_iter().map(CustomMatcher::new).collect();
         self
     }
 
@@ -394,6 +473,7 @@ impl ContextBuilder {
             target_branch: self.target_branch,
             home,
             actions: self.actions,
+            custom: self.custom.into(),
             approvals: self.approvals,
             git_aliases: self.git_aliases,
             under_cache: Arc::new(Mutex::new(HashMap::new())),

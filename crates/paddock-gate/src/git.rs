@@ -625,6 +625,14 @@ impl Walker<'_> {
             );
         }
 
+        // Custom rules saw `git` with its global options when the command was resolved;
+        // look again at what git runs without them (`git -C x push` is `git push`).
+        if i > 0 || alias_depth > 0 {
+            let mut resolved = vec![word0.clone(), sub_arg.clone()];
+            resolved.extend(rest.iter().cloned());
+            self.custom_rules(&resolved);
+        }
+
         let g = GitCall {
             cwd,
             sub: sub_arg,

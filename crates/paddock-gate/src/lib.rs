@@ -52,6 +52,7 @@
 
 mod commands;
 pub mod context;
+mod custom;
 mod decision;
 mod git;
 mod opts;

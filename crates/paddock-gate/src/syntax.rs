@@ -20,8 +20,22 @@ pub(crate) const MAX_TEXT: usize = 256 * 1024;
 /// needs this much.
 pub(crate) const MAX_NESTING: usize = 96;
 
+/// The deepest nesting of `(` the gate hands to the parser. brush-parser backtracks between
+/// subshells and arithmetic commands (`((`): its time doubles with each level of `(`, whether
+/// the parentheses close or not (`( ( ... x ; ) )` 30 deep takes seconds, `f()(((((...` 60 deep
+/// hours; found by fuzzing `gate_decide`). Twenty levels cost a few milliseconds; no command
+/// line needs more.
+pub(crate) const MAX_PAREN_NESTING: usize = 20;
+
 /// Most words a brace expansion may produce before the word counts as unknowable.
 const MAX_BRACE_WORDS: usize = 256;
+
+/// Deepest nesting of unquoted `{` in a word handed to brush-parser's brace-expansion parser.
+/// That parser backtracks over every `{` it may have to read as text: its time grows two- to
+/// threefold with each level, nested or left open (`a{{{{...` with 30 of them runs for hours;
+/// found by fuzzing `gate_decide`). Real words nest two or three levels; deeper ones are
+/// refused.
+const MAX_BRACE_NESTING: usize = 6;
 
 /// Where a parsed text sits in the original command line.
 #[derive(Debug, Clone, Copy)]
@@ -130,6 +144,32 @@ pub(crate) fn parse_program(text: &str) -> Result<ast::Program, ParseFailure> {
             at: None,
         });
     }
+    if let Some(hazard) = heredoc_hazard(text) {
+        return Err(ParseFailure {
+            message: hazard.into(),
+            at: None,
+        });
+    }
+    let parens = paren_depth(text);
+    if parens > MAX_PAREN_NESTING {
+        return Err(ParseFailure {
+            message: format!(
+                "the command line nests parentheses {parens} levels deep (limit {MAX_PAREN_NESTING})"
+            ),
+            at: None,
+        });
+    }
+    // brush-parser 0.4's tokenizer can loop, allocating without end, when the input ends on a
+    // here-document's line (every such input fuzzing found). A command line means the same
+    // with a final line break, and then ends cleanly. A final `\` stays as it is: it would
+    // join nothing, and the parser refuses it.
+    let terminated;
+    let text = if text.ends_with(['\n', '\\']) {
+        text
+    } else {
+        terminated = format!("{text}\n");
+        &terminated
+    };
     let parsed = catch_unwind(AssertUnwindSafe(|| {
         let opts = options();
         brush_parser::Parser::new(text.as_bytes(), &opts).parse_program()
@@ -163,6 +203,8 @@ pub(crate) fn nesting_depth(text: &str) -> usize {
     let (mut depth, mut max) = (0usize, 0usize);
     let mut i = 0;
     let mut in_single = false;
+    // A `'` inside double quotes is text: taking it for a quote would stop the count.
+    let mut in_double = false;
     let mut word_start = true;
     while i < bytes.len() {
         let b = bytes[i];
@@ -179,7 +221,8 @@ pub(crate) fn nesting_depth(text: &str) -> usize {
                 word_start = false;
                 continue;
             }
-            b'\'' => in_single = true,
+            b'\'' if !in_double => in_single = true,
+            b'"' => in_double = !in_double,
             b'(' | b'{' | b'`' | b'[' => {
                 depth += 1;
                 max = max.max(depth);
@@ -208,6 +251,139 @@ pub(crate) fn nesting_depth(text: &str) -> usize {
         i += 1;
     }
     max
+}
+
+/// Why the gate cannot trust brush-parser with a here-document in `text`, if it cannot.
+///
+/// brush-parser 0.4 reads a here-document's delimiter its own way: it drops leading `\r`,
+/// every quote character wherever it stands (`<<'"'` has an empty delimiter, not `"`), and
+/// treats `\` as an escape inside single quotes too (`<<'a\b'` ends at `ab`, not `a\b`).
+/// Where that differs from the shell, the two disagree on where the document ends, and the
+/// lines after it that the shell runs would reach the gate as document text, unjudged. An empty
+/// delimiter also sends brush's tokenizer into a loop that allocates until memory runs out, as
+/// does an operator where the delimiter should be inside a `$(` left open (both found by
+/// fuzzing `gate_decide`: `rm -rfp<<'"' é `, `echo $(cat << > r `).
+///
+/// Such here-documents are refused before the parser sees them; real ones use a plain word,
+/// quoted or not (`<<EOF`, `<<'EOF'`, `<<"EOF"`, `<<\EOF`). `<<` inside quotes or arithmetic
+/// (`$((1 << (n)))`) and `<<<` are not here-documents.
+pub(crate) fn heredoc_hazard(text: &str) -> Option<&'static str> {
+    let b = text.as_bytes();
+    let mut quote: Option<u8> = None;
+    // One entry per open `(`, innermost last: whether it opened arithmetic (`((`, `$((`).
+    let mut parens: Vec<bool> = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match (quote, b[i]) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(b'"'), b'\\') => i += 1,
+            (Some(_), _) => {}
+            (None, b'\\') => i += 1,
+            (None, b'\'' | b'"') => quote = Some(b[i]),
+            (None, b'(') => {
+                let arithmetic = b.get(i + 1) == Some(&b'(');
+                parens.push(arithmetic);
+                if arithmetic {
+                    i += 1;
+                }
+            }
+            (None, b')') => {
+                // `))` closes arithmetic as one.
+                let arithmetic = parens.pop() == Some(true);
+                i += usize::from(arithmetic && b.get(i + 1) == Some(&b')'));
+            }
+            (None, b'<') if b[i..].starts_with(b"<<<") => {
+                // A here-string.
+                i += 3;
+                continue;
+            }
+            (None, b'<') if b.get(i + 1) == Some(&b'<') && parens.last() != Some(&true) => {
+                let mut j = i + 2;
+                if b.get(j) == Some(&b'-') {
+                    j += 1;
+                }
+                while matches!(b.get(j), Some(b' ' | b'\t')) {
+                    j += 1;
+                }
+                if b.get(j).is_some_and(|c| b";|&<>()".contains(c)) {
+                    return Some("a here-document without a delimiter");
+                }
+                match heredoc_tag(b, j) {
+                    Ok(end) => {
+                        i = end;
+                        continue;
+                    }
+                    Err(why) => return Some(why),
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Reads the delimiter word starting at `start`; where it ends when brush-parser and the shell
+/// read it alike, else why not. No word at all is left to the parser (it refuses it).
+fn heredoc_tag(b: &[u8], start: usize) -> Result<usize, &'static str> {
+    const DIFFERENT: &str =
+        "a here-document delimiter the gate's shell parser reads differently from the shell";
+    if matches!(b.get(start), Some(b'\r' | b'\x0c')) {
+        return Err(DIFFERENT);
+    }
+    let mut quote: Option<u8> = None;
+    let mut kept = false;
+    let mut seen = false;
+    let mut j = start;
+    while j < b.len() {
+        let c = b[j];
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            // A quote character or a backslash inside quotes, `$'...'` and `$"..."`: the
+            // shell and brush-parser part ways.
+            (Some(_), b'\'' | b'"' | b'\\') => return Err(DIFFERENT),
+            (None, b'$') if matches!(b.get(j + 1), Some(b'\'' | b'"')) => return Err(DIFFERENT),
+            (Some(_), _) => kept = true,
+            (None, b' ' | b'\t' | b'\n' | b';' | b'&' | b'|' | b'<' | b'>' | b'(' | b')') => break,
+            (None, b'\'' | b'"') => quote = Some(c),
+            (None, b'\\') => {
+                kept = true;
+                j += 1;
+            }
+            (None, _) => kept = true,
+        }
+        seen = true;
+        j += 1;
+    }
+    if seen && !kept {
+        return Err("a here-document whose delimiter is empty once quotes are removed");
+    }
+    Ok(j)
+}
+
+/// An over-estimate of how deeply `(` nest in `text`, one left open counting as a level.
+/// Single-quoted and escaped parentheses are text to the parser and are not counted.
+pub(crate) fn paren_depth(text: &str) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let (mut in_single, mut in_double) = (false, false);
+    let mut bytes = text.bytes();
+    while let Some(b) = bytes.next() {
+        match b {
+            b'\'' if !in_double => in_single = !in_single,
+            _ if in_single => {}
+            b'"' => in_double = !in_double,
+            b'\\' => {
+                bytes.next();
+            }
+            b'(' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 /// One argument's value, as far as it is known before the command runs.
@@ -321,6 +497,12 @@ pub(crate) fn expand(raw: &str, vars: &Vars<'_>, mode: Mode) -> Result<Expansion
         }
         let mut acc = Acc::default();
         fold(&pieces, false, vars, mode, &mut acc, &mut out)?;
+        // The shell drops an argument that expands to nothing and has no quotes at all
+        // (`x=; git $x reset --hard` runs `git reset --hard`): keeping an empty word would
+        // shift every later word and hide what runs.
+        if mode == Mode::Arg && acc.is_null() {
+            continue;
+        }
         out.values.push(acc.finish());
     }
     Ok(out)
@@ -353,6 +535,9 @@ fn is_plain(raw: &str) -> bool {
 
 fn brace_expand(raw: &str) -> Result<Vec<String>, String> {
     use brush_parser::word::BraceExpressionOrText as B;
+    if brace_nesting(raw) > MAX_BRACE_NESTING {
+        return Err("braces nest too deeply (or too many are left open) to expand".into());
+    }
     let parsed = word::parse_brace_expansions(raw, &options()).map_err(|e| e.to_string())?;
     let Some(parts) = parsed else {
         return Ok(vec![raw.to_owned()]);
@@ -362,6 +547,33 @@ fn brace_expand(raw: &str) -> Result<Vec<String>, String> {
     }
     let words = expand_brace_parts(&parts)?;
     Ok(words)
+}
+
+/// How deep unquoted `{` nest in a word, counting one left open as a level too. Quoted and
+/// escaped braces cost the brace parser nothing and are not counted.
+fn brace_nesting(raw: &str) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let mut quote: Option<u8> = None;
+    let mut bytes = raw.bytes();
+    while let Some(b) = bytes.next() {
+        match (quote, b) {
+            (Some(b'\''), b'\'') => quote = None,
+            (Some(b'\''), _) => {}
+            (_, b'\\') => {
+                bytes.next();
+            }
+            (Some(b'"'), b'"') => quote = None,
+            (Some(_), _) => {}
+            (None, b'\'' | b'"') => quote = Some(b),
+            (None, b'{') => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            (None, b'}') => depth = depth.saturating_sub(1),
+            (None, _) => {}
+        }
+    }
+    deepest
 }
 
 fn expand_brace_parts(
@@ -456,10 +668,18 @@ struct Acc {
     text: String,
     meta: Option<usize>,
     dynamic: Option<Dyn>,
+    /// Some part of the word was quoted (even `""`): it stays an argument when empty.
+    quoted: bool,
 }
 
 impl Acc {
+    /// Known to be empty, without quotes: the shell removes such a word.
+    fn is_null(&self) -> bool {
+        self.text.is_empty() && self.dynamic.is_none() && !self.quoted
+    }
+
     fn push_lit(&mut self, text: &str, quoted: bool, mode: Mode) {
+        self.quoted |= quoted;
         if !quoted
             && mode == Mode::Arg
             && self.meta.is_none()
@@ -503,6 +723,7 @@ fn fold(
             WordPiece::AnsiCQuotedText(text) => acc.push_lit(&decode_ansi_c(text), true, mode),
             WordPiece::DoubleQuotedSequence(inner)
             | WordPiece::GettextDoubleQuotedSequence(inner) => {
+                acc.quoted = true;
                 fold(inner, true, vars, mode, acc, out)?;
             }
             WordPiece::EscapeSequence(seq) => {
@@ -766,10 +987,52 @@ fn collect_pieces(pieces: &[WordPieceWithSource], out: &mut Expansion) -> Result
     Ok(())
 }
 
+/// How deeply command substitutions may nest in a here-document body the gate hands to
+/// brush-parser's here-document parser, whose time grows about ninefold with each level left
+/// open (8 levels: seconds; found by fuzzing `gate_decide`). Real bodies nest one or two.
+const MAX_HEREDOC_NESTING: usize = 4;
+
+/// How deeply `$(`, `${`, `$[` and the brackets inside them nest in a here-document body, one
+/// left open counting as a level. Outside them, brackets and quotes are text.
+fn substitution_depth(body: &str) -> usize {
+    let b = body.as_bytes();
+    // The closers expected, innermost last. A closer of another kind closes nothing (`$(x]`
+    // leaves the `$(` open, as the parser sees it).
+    let mut open: Vec<u8> = Vec::new();
+    let mut deepest = 0;
+    let mut i = 0;
+    while i < b.len() {
+        let closer = |c: u8| match c {
+            b'(' => Some(b')'),
+            b'{' => Some(b'}'),
+            b'[' => Some(b']'),
+            _ => None,
+        };
+        match b[i] {
+            b'\\' => i += 1,
+            b'$' if b.get(i + 1).and_then(|&c| closer(c)).is_some() => {
+                open.extend(b.get(i + 1).and_then(|&c| closer(c)));
+                i += 1;
+            }
+            c if !open.is_empty() && closer(c).is_some() => open.extend(closer(c)),
+            c if open.last() == Some(&c) => {
+                open.pop();
+            }
+            _ => {}
+        }
+        deepest = deepest.max(open.len());
+        i += 1;
+    }
+    deepest
+}
+
 /// The command substitutions a here-document body runs (only when its delimiter is unquoted).
 pub(crate) fn heredoc_code(body: &str) -> Result<Vec<String>, String> {
     if !(body.contains("$(") || body.contains('`') || body.contains("${")) {
         return Ok(Vec::new());
+    }
+    if substitution_depth(body) > MAX_HEREDOC_NESTING {
+        return Err("the here-document nests substitutions too deeply".into());
     }
     let pieces = word::parse_heredoc(body, &options()).map_err(|e| e.to_string())?;
     let mut out = Expansion::default();
@@ -961,6 +1224,70 @@ mod tests {
     }
 
     #[test]
+    fn deep_braces_are_refused_not_expanded() {
+        assert_eq!(brace_nesting("{a,b}{c,d}{e,f}"), 1);
+        assert_eq!(brace_nesting("{a,{b,{c,d}}}"), 3);
+        assert_eq!(brace_nesting("a{{{t"), 3);
+        assert_eq!(brace_nesting("'{{{{{{{{'\"{{{{{{{{\"\\{\\{"), 0);
+        assert_eq!(brace_nesting("${a${b}}"), 2);
+        // A fuzzer's find: brush-parser's brace parser would take hours over this word.
+        let word = format!("rese{}t", "{".repeat(30));
+        assert!(expand(&word, &vars_none(), Mode::Arg).is_err());
+        let word = format!("{}x{}", "{a,".repeat(7), "}".repeat(7));
+        assert!(expand(&word, &vars_none(), Mode::Arg).is_err());
+        // Six levels still expand.
+        let word = format!("{}x{}", "{a,".repeat(6), "}".repeat(6));
+        assert_eq!(
+            expand(&word, &vars_none(), Mode::Arg)
+                .expect("expands")
+                .values
+                .len(),
+            7
+        );
+        // Quoted braces are text, however many.
+        let word = format!("'{}'", "{\"a\":".repeat(40));
+        assert_eq!(
+            expand(&word, &vars_none(), Mode::Arg)
+                .expect("expands")
+                .values
+                .len(),
+            1
+        );
+    }
+
+    fn vars_none() -> Vars<'static> {
+        static NAMED: std::sync::OnceLock<HashMap<String, Lit>> = std::sync::OnceLock::new();
+        Vars {
+            named: NAMED.get_or_init(HashMap::new),
+            positional: None,
+            pwd: None,
+            oldpwd: None,
+        }
+    }
+
+    #[test]
+    fn empty_unquoted_expansions_are_no_word() {
+        let named = HashMap::from([("E".to_owned(), Lit::plain(""))]);
+        let vars = Vars {
+            named: &named,
+            positional: None,
+            pwd: None,
+            oldpwd: None,
+        };
+        let values = |raw: &str, mode| expand(raw, &vars, mode).expect("expands").values;
+        // `x=; git $x reset --hard` is `git reset --hard`.
+        assert_eq!(values("$E", Mode::Arg), vec![]);
+        assert_eq!(values("$E$E", Mode::Arg), vec![]);
+        assert_eq!(values("${E}", Mode::Arg), vec![]);
+        // Quotes keep an empty argument.
+        assert_eq!(values("\"$E\"", Mode::Arg), vec![l("", None)]);
+        assert_eq!(values("$E''", Mode::Arg), vec![l("", None)]);
+        assert_eq!(values("''", Mode::Arg), vec![l("", None)]);
+        // An assignment's value is never split away.
+        assert_eq!(values("$E", Mode::Assignment), vec![l("", None)]);
+    }
+
+    #[test]
     fn substitutions_are_collected() {
         let vars = Vars {
             named: &HashMap::new(),
@@ -1002,6 +1329,85 @@ mod tests {
         assert!(nesting_depth("( ( ( ls ) ) )") == 3);
         assert!(nesting_depth("echo '((((((((('") == 0);
         assert!(nesting_depth("if a; then if b; then c; fi; fi") == 2);
+        assert_eq!(paren_depth("( ( ( ls ) ) ) && (x)"), 3);
+        assert_eq!(paren_depth("echo '((((' \\( $((1+2))"), 2);
+        assert_eq!(paren_depth("f()(((("), 4);
+        // A `'` in double quotes opens no quote.
+        assert_eq!(paren_depth("echo \"'\"; ( ( x ) )"), 2);
+        assert_eq!(nesting_depth("echo \"'\"; ( ( x ) )"), 2);
+    }
+
+    #[test]
+    fn deep_substitutions_in_heredocs_are_refused() {
+        assert_eq!(substitution_depth("date: $(date)\n(a) (b (c\n"), 1);
+        assert_eq!(substitution_depth("$(echo $(git rev-parse $(x)))"), 3);
+        assert_eq!(substitution_depth("${a:-$(b)} \\$(x"), 2);
+        assert!(heredoc_code("now: $(date) and $(echo $(whoami))\n").is_ok());
+        // A fuzzer's find: brush-parser's here-document parser took seconds over this.
+        let body = format!("{}x\n", "$(0$(".repeat(4));
+        assert!(heredoc_code(&body).is_err());
+        let body = format!("$(x) {}x\n", "$[$[z_[[".repeat(2));
+        assert!(heredoc_code(&body).is_err());
+        // A closer of another kind closes nothing.
+        assert_eq!(substitution_depth("$(>\"]$(>\"]:$[x]"), 3);
+        let body = format!("{}\n", "$(>\"]$(>\"]\u{1}:$[\u{fe}".repeat(3));
+        assert!(heredoc_code(&body).is_err());
+    }
+
+    #[test]
+    fn hazardous_heredocs_are_refused_before_parsing() {
+        for text in [
+            "cat <<'' x",
+            "cat <<\"\" x",
+            "cat <<'\"' x",
+            "cat <<- \"'\" x",
+            "rm -rfp<<'\"' \u{fffd}\u{fffd} ",
+            "echo ok; cat <<''\n\n",
+            "ech$(0 &\0cat << >\t\tr ",
+            "echo $(cat << ; r ",
+            "echo $(cat <<-( r ",
+            "echo $(( $(cat << | r ",
+            "cat <<'a\\b'\na\\b\ngit reset --hard\n",
+            "cat <<\"a'b\"\nx\n",
+            "cat <<$'EOF'\nx\nEOF\n",
+            "cat <<\r\rEOF\nx\n\rEOF\n",
+        ] {
+            assert!(heredoc_hazard(text).is_some(), "{text:?}");
+            // Fuzzers' finds: brush-parser's tokenizer would loop until memory runs out.
+            assert!(parse_program(text).is_err(), "{text:?}");
+        }
+        for text in [
+            "cat <<EOF\nx\nEOF\n",
+            "cat <<'EOF'\nx\nEOF\n",
+            "cat <<-\"END_OF_TEXT\"\n\tx\n\tEND_OF_TEXT\n",
+            "git commit -m \"$(cat <<'EOF'\nmessage\nEOF\n)\"",
+            "cat <<\\EOF\nx\nEOF\n",
+            "cat <<E'O'F\nx\nEOF\n",
+            "cat <<\\\" x",
+            "cat <<<''",
+            "echo '<<\"\"' \"<<''\"",
+            "echo $((1<<2)) $((1 << (2))) $(( (1) << (2) ))",
+            "(( x <<= (2) ))",
+            "cat <<",
+        ] {
+            assert_eq!(heredoc_hazard(text), None, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn deep_parentheses_are_refused_before_parsing() {
+        // Fuzzer finds: brush-parser would take hours over these.
+        let open = format!("sed()({}R{} $\u{ff}e", "(".repeat(30), "(".repeat(30));
+        let err = parse_program(&open).expect_err("refused");
+        assert!(err.message.contains("parentheses"), "{}", err.message);
+        let valid = format!("{} x ;{}", "( ".repeat(40), ") ".repeat(40));
+        assert!(parse_program(&valid).is_err());
+        let fine = format!(
+            "{} x ;{}",
+            "( ".repeat(MAX_PAREN_NESTING),
+            ") ".repeat(MAX_PAREN_NESTING)
+        );
+        assert!(parse_program(&fine).is_ok());
     }
 
     #[test]

@@ -295,21 +295,24 @@ impl<'c> Walker<'c> {
         reason: String,
         target: Option<String>,
     ) {
+        let action = self.ctx.action(rule);
+        self.report_as(rule, action, word, span, reason, target);
+    }
+
+    /// Reports a finding whose action is already decided (a custom rule carries its own).
+    pub(crate) fn report_as(
+        &mut self,
+        rule: &'static str,
+        action: paddock_policy::Action,
+        word: &str,
+        span: (usize, usize),
+        reason: String,
+        target: Option<String>,
+    ) {
         if !self.seen.insert((rule, span.0, span.1, word.to_owned())) {
             return;
         }
-        let action = self.ctx.action(rule);
-        let approved = rule != "gate.parse-error"
-            && self.ctx.approvals.iter().any(|approval| {
-                approval.rule == rule
-                    && match &approval.pattern {
-                        None => true,
-                        Some(pattern) => {
-                            wildcard(pattern, word)
-                                || target.as_deref().is_some_and(|t| wildcard(pattern, t))
-                        }
-                    }
-            });
+        let approved = self.approved(rule, word, target.as_deref());
         self.findings.push(Finding {
             rule,
             action,
@@ -319,6 +322,21 @@ impl<'c> Walker<'c> {
             span,
             target,
         });
+    }
+
+    /// Whether an operator approval lets a finding of `rule` about `word` (resolved to
+    /// `target`) through. `target: None` with a pattern approval: only the word is compared.
+    fn approved(&self, rule: &str, word: &str, target: Option<&str>) -> bool {
+        rule != "gate.parse-error"
+            && self.ctx.approvals.iter().any(|approval| {
+                approval.rule == rule
+                    && match &approval.pattern {
+                        None => true,
+                        Some(pattern) => {
+                            wildcard(pattern, word) || target.is_some_and(|t| wildcard(pattern, t))
+                        }
+                    }
+            })
     }
 
     pub(crate) fn report_arg(

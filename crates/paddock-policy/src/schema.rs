@@ -747,6 +747,21 @@ impl Validator<'_> {
                 );
                 continue;
             }
+            // The gate compares the program word with the name of the program a command runs
+            // (`/usr/bin/terraform` runs `terraform`): a path or several words there would
+            // never match, and a rule that silently never applies is worse than an error.
+            let program = &r.argv[0];
+            if program.is_empty() || program.contains('/') || program.contains(char::is_whitespace)
+            {
+                self.report(
+                    rule,
+                    format!(
+                        "`commands.custom`: the program word {program:?} is not a program name"
+                    ),
+                    "write the name alone and one word per item, e.g. `argv: [terraform, destroy]`;                      it matches /usr/bin/terraform too",
+                );
+                continue;
+            }
             custom.push(CustomRule {
                 id: r.id.value.clone(),
                 argv: r.argv.clone(),
@@ -847,6 +862,29 @@ mod tests {
         assert!(d[0].message.contains("version"), "{}", d[0]);
         let d = errors("version: 1\nprotected: [a\n");
         assert!(d[0].line > 0, "{}", d[0]);
+    }
+
+    #[test]
+    fn custom_rules_name_a_program() {
+        for argv in [
+            "['/usr/bin/terraform', destroy]",
+            "['terraform destroy']",
+            "['']",
+        ] {
+            let d = errors(&format!(
+                "version: 1\ncommands:\n  custom:\n    - {{id: x, argv: {argv}, action: deny, reason: r}}\n"
+            ));
+            assert!(
+                d[0].message.contains("not a program name"),
+                "{argv}: {}",
+                d[0]
+            );
+            assert_eq!(d[0].line, 4, "{argv}");
+        }
+        let d = errors(
+            "version: 1\ncommands:\n  custom:\n    - {id: git.clean, argv: [x], action: deny, reason: r}\n",
+        );
+        assert!(d[0].message.contains("already taken"), "{}", d[0]);
     }
 
     #[test]

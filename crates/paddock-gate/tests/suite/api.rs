@@ -286,3 +286,116 @@ fn may_change_files_is_false_only_for_known_read_only_commands() {
         assert!(decide(&ctx, cmd).may_change_files, "{cmd} may change files");
     }
 }
+
+#[test]
+fn custom_rules_report_their_id_reason_and_words() {
+    let fx = Fixture::new();
+    let ctx = fx.ctx_with_policy(&super::cases::custom_policy());
+    let cmd = "cd src && sudo terraform destroy -auto-approve";
+    let d = decide(&ctx, cmd);
+    assert_eq!(d.verdict, Verdict::Deny);
+    let f = d.refusal().expect("refused");
+    assert_eq!(
+        (f.rule, f.action, f.word.as_str(), f.target.as_deref()),
+        (
+            "no-tf-destroy",
+            Action::Deny,
+            "terraform destroy",
+            Some("terraform destroy -auto-approve")
+        )
+    );
+    assert_eq!(spanned(cmd, &d, "no-tf-destroy"), "terraform destroy");
+    assert!(f.reason.contains("infra is managed by CI"), "{}", f.reason);
+    // Inside a nested shell the span points into the quoted text.
+    let cmd = "sh -c 'terraform  destroy'";
+    assert_eq!(
+        spanned(cmd, &decide(&ctx, cmd), "no-tf-destroy"),
+        "terraform  destroy"
+    );
+    // An unknown word names the rule it could trip.
+    let d = decide(&ctx, "terraform $SUB");
+    let f = d.refusal().expect("refused");
+    assert_eq!((f.rule, f.word.as_str()), ("shell.dynamic", "$SUB"));
+    assert!(f.reason.contains("no-tf-destroy"), "{}", f.reason);
+    // `record` lets the command run and hands the finding to the caller's ledger.
+    let d = decide(&ctx, "cargo publish");
+    assert_eq!(d.verdict, Verdict::Allow);
+    assert_eq!(
+        d.to_record().map(|f| f.rule).collect::<Vec<_>>(),
+        ["publish-recorded"]
+    );
+}
+
+#[test]
+fn approvals_cover_custom_rules_like_built_in_ones() {
+    let fx = Fixture::new();
+    let policy = super::cases::custom_policy();
+    let plain = fx.ctx_with_policy(&policy);
+    assert_eq!(decide(&plain, "terraform apply").verdict, Verdict::Approval);
+    let approved = |approvals: Vec<Approval>| {
+        fx.builder(&fx.s1)
+            .policy(&policy)
+            .approvals(approvals)
+            .build()
+            .expect("context")
+    };
+    let ctx = approved(vec![Approval {
+        rule: "tf-apply-needs-ok".into(),
+        pattern: None,
+    }]);
+    let d = decide(&ctx, "sudo terraform apply -auto-approve");
+    assert_eq!(d.verdict, Verdict::Allow);
+    assert!(d.findings[0].approved);
+    // An approval of the whole rule leaves nothing to know about an unknown word ...
+    assert_eq!(
+        decide(&ctx, "terraform apply $PLAN").verdict,
+        Verdict::Allow
+    );
+    // ... but not about words other rules look at, nor about other rules.
+    assert_eq!(decide(&ctx, "terraform $SUB").verdict, Verdict::Deny);
+    assert_eq!(decide(&ctx, "terraform destroy").verdict, Verdict::Deny);
+    // As for built-in rules, an approval may name the command it covers.
+    let ctx = approved(vec![Approval {
+        rule: "tf-apply-needs-ok".into(),
+        pattern: Some("terraform apply plan.tfplan".into()),
+    }]);
+    assert_eq!(
+        decide(&ctx, "terraform apply plan.tfplan").verdict,
+        Verdict::Allow
+    );
+    assert_eq!(
+        decide(&ctx, "terraform apply other.tfplan").verdict,
+        Verdict::Approval
+    );
+    // Deny rules, like built-in ones, pass with an approval that names them.
+    let ctx = approved(vec![Approval {
+        rule: "no-tf-destroy".into(),
+        pattern: None,
+    }]);
+    assert_eq!(decide(&ctx, "terraform destroy").verdict, Verdict::Allow);
+}
+
+#[test]
+fn custom_rules_come_from_the_builder_too() {
+    let fx = Fixture::new();
+    let rule = paddock_policy::CustomRule {
+        id: "no-make-clean".into(),
+        argv: vec!["make".into(), "clean".into()],
+        action: Action::Deny,
+        reason: "the build cache is shared".into(),
+    };
+    let ctx = fx
+        .builder(&fx.s1)
+        .custom_rules([&rule])
+        .build()
+        .expect("context");
+    assert_eq!(
+        decide(&ctx, "make -C src clean; make clean")
+            .refusal()
+            .map(|f| f.rule),
+        Some("no-make-clean")
+    );
+    assert_eq!(decide(&ctx, "make build").verdict, Verdict::Allow);
+    // Without custom rules nothing changes.
+    assert_eq!(decide(&fx.ctx(), "make clean").verdict, Verdict::Allow);
+}

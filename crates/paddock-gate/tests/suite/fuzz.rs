@@ -80,6 +80,58 @@ fn pathological_inputs_are_refused_not_crashed() {
     let ctx = fx.ctx();
     let deep = format!("{}ls{}", "(".repeat(5000), ")".repeat(5000));
     assert_eq!(decide(&ctx, &deep).verdict, Verdict::Deny);
+    // Found by `fuzz/` (gate_decide): brush-parser's brace parser backtracks exponentially
+    // over `{` left open; without the gate's nesting limit this took hours.
+    let braces = format!("rsync -a ../../ rese{}t --harp/copy/", "{".repeat(30));
+    let d = decide(&ctx, &braces);
+    assert_eq!(d.verdict, Verdict::Deny);
+    assert_eq!(d.refusal().map(|f| f.rule), Some("gate.parse-error"));
+    let params = format!("echo {}", "${a".repeat(40));
+    assert_eq!(decide(&ctx, &params).verdict, Verdict::Deny);
+    // Found by `fuzz/` too: brush-parser's time doubles with each level of `(`.
+    let parens = format!("sed()((((((\u{b}((R{} $\u{fffd}e", "(".repeat(60));
+    assert_eq!(decide(&ctx, &parens).verdict, Verdict::Deny);
+    let subshells = format!("{} git status ;{}", "( ".repeat(40), ") ".repeat(40));
+    assert_eq!(decide(&ctx, &subshells).verdict, Verdict::Deny);
+    // Found by `fuzz/`: an empty here-document delimiter (as brush-parser unquotes it) and a
+    // non-ASCII word sent the parser's tokenizer into a loop that ate all memory.
+    let heredoc = "rm -rfp<<'\"' \u{fffd}\u{fffd}\u{fffd} ";
+    assert_eq!(decide(&ctx, heredoc).verdict, Verdict::Deny);
+    assert_eq!(decide(&ctx, "cat <<'' é ").verdict, Verdict::Deny);
+    // ... and so did an operator where the delimiter should be, in a `$(` left open.
+    assert_eq!(
+        decide(&ctx, "ech$(0 &\0cat << >\t\tr ").verdict,
+        Verdict::Deny
+    );
+    let cr_tag = format!(
+        "\0\0\0() {{ -\0<<{}<>\r\r\rr\0m!4> }}; #e\ten",
+        "\r".repeat(16)
+    );
+    assert_eq!(decide(&ctx, &cr_tag).verdict, Verdict::Deny);
+    assert_eq!(decide(&ctx, "echo $((1 << (2)))").verdict, Verdict::Allow);
+    // A delimiter brush-parser reads otherwise than the shell: the shell ends the document at
+    // `a\b` and runs the reset; the parser would have taken the reset for document text.
+    let split = "cat <<'a\\b'\na\\b\ngit reset --hard\n";
+    assert_eq!(decide(&ctx, split).verdict, Verdict::Deny);
+    let split = "cat <<'\"'\nx\n\"\ngit reset --hard\n";
+    assert_eq!(decide(&ctx, split).verdict, Verdict::Deny);
+    // Found by `fuzz/`: brush-parser's here-document parser is exponential in nested `$(`.
+    let body = format!("cat <<EOF > src/a.rs\n{}x\nEOF\n", "$(0$(".repeat(6));
+    assert_eq!(decide(&ctx, &body).verdict, Verdict::Deny);
+    // A here-document that is not closed before the end parses as the shell reads it.
+    assert_eq!(
+        decide(&ctx, "cat <<EOF > src/notes.md\nhello\nEOF").verdict,
+        Verdict::Allow
+    );
+    // A `'` inside double quotes must not hide the nesting from those limits.
+    let hidden = format!(
+        "echo \"'\"; {} git status ;{}",
+        "( ".repeat(40),
+        ") ".repeat(40)
+    );
+    assert_eq!(decide(&ctx, &hidden).verdict, Verdict::Deny);
+    let hidden = format!("echo \"'\"; {}ls{}", "( ".repeat(3000), " )".repeat(3000));
+    assert_eq!(decide(&ctx, &hidden).verdict, Verdict::Deny);
     let subst = format!("echo {}ls{}", "$(".repeat(3000), ")".repeat(3000));
     assert_eq!(decide(&ctx, &subst).verdict, Verdict::Deny);
     let huge = "echo x; ".repeat(50_000);

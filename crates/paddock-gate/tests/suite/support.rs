@@ -148,6 +148,14 @@ impl Fixture {
         self.builder(cwd).build().expect("context")
     }
 
+    /// The context of session s1, in its worktree, under `policy`.
+    pub fn ctx_with_policy(&self, policy: &Policy) -> Context {
+        self.builder(&self.s1)
+            .policy(policy)
+            .build()
+            .expect("context")
+    }
+
     pub fn builder(&self, cwd: &Path) -> ContextBuilder {
         ContextBuilder::new(cwd, &self.main)
             .policy(&Policy::builtin())
@@ -195,24 +203,35 @@ pub fn read_cases(path: &Path) -> Vec<Case> {
         .collect()
 }
 
-/// Runs cases; returns the failures as readable lines.
+/// Runs cases in session s1's context; returns the failures as readable lines.
 pub fn run_cases(fx: &Fixture, cases: &[Case]) -> (usize, Vec<String>) {
-    let ctx = fx.ctx();
+    run_cases_in(fx, &fx.ctx(), cases)
+}
+
+/// Runs cases in `ctx`. `expect` is `allow`, `deny` (any refusal) or `approval` (refused
+/// until an operator approves). With `rule`, a refusal must come from that rule, and an
+/// `allow` must carry a finding of that rule that lets the command through.
+pub fn run_cases_in(fx: &Fixture, ctx: &Context, cases: &[Case]) -> (usize, Vec<String>) {
+    use paddock_gate::Verdict;
     let mut failures = Vec::new();
     let mut passed = 0;
     for case in cases {
         let cmd = fx.expand(&case.cmd);
-        let decision = paddock_gate::decide(&ctx, &cmd);
-        let got = if decision.is_allowed() {
-            "allow"
-        } else {
-            "deny"
+        let decision = paddock_gate::decide(ctx, &cmd);
+        let got = match decision.verdict {
+            Verdict::Allow => "allow",
+            Verdict::Approval if case.expect == "approval" => "approval",
+            Verdict::Approval | Verdict::Deny => "deny",
         };
         let rule_ok = match (&case.rule, case.expect.as_str()) {
-            (Some(rule), "deny") => decision
+            (Some(rule), "deny" | "approval") => decision
                 .findings
                 .iter()
-                .any(|f| f.rule == rule && f.effect() != paddock_gate::Verdict::Allow),
+                .any(|f| f.rule == rule && f.effect() != Verdict::Allow),
+            (Some(rule), _) => decision
+                .findings
+                .iter()
+                .any(|f| f.rule == rule && f.effect() == Verdict::Allow),
             _ => true,
         };
         if got == case.expect && rule_ok {

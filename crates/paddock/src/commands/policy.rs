@@ -25,12 +25,18 @@ struct DiagnosticJson<'a> {
     help: &'a str,
 }
 
+/// One rule of `paddock policy rules --json`: built-in rules first, in catalogue order, then
+/// the policy's `commands.custom` rules in file order (`custom: true`, with their `argv`).
 #[derive(Serialize)]
-struct RuleJson {
-    id: &'static str,
+struct RuleJson<'a> {
+    id: &'a str,
     action: &'static str,
     fail_closed: bool,
-    summary: &'static str,
+    /// What the rule refuses; for a custom rule, its `reason`.
+    summary: &'a str,
+    custom: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    argv: Option<&'a [String]>,
 }
 
 pub fn run(globals: &Globals, cmd: PolicyCommand) -> anyhow::Result<u8> {
@@ -111,20 +117,37 @@ fn check(globals: &Globals, file: Option<&Path>) -> anyhow::Result<u8> {
 fn rules(globals: &Globals) -> anyhow::Result<u8> {
     let workspace = globals.workspace()?;
     let commands = workspace.policy().commands();
-    let rules: Vec<RuleJson> = paddock_policy::rules::CATALOGUE
-        .iter()
-        .map(|r| RuleJson {
-            id: r.id,
-            action: commands.action(r.id).as_str(),
-            fail_closed: r.fail_closed,
-            summary: r.summary,
-        })
-        .collect();
+    let builtin = paddock_policy::rules::CATALOGUE.iter().map(|r| RuleJson {
+        id: r.id,
+        action: commands.action(r.id).as_str(),
+        fail_closed: r.fail_closed,
+        summary: r.summary,
+        custom: false,
+        argv: None,
+    });
+    let custom = commands.custom().iter().map(|r| RuleJson {
+        id: &r.id,
+        action: r.action.as_str(),
+        fail_closed: false,
+        summary: &r.reason,
+        custom: true,
+        argv: Some(&r.argv),
+    });
+    let rules: Vec<RuleJson> = builtin.chain(custom).collect();
     if globals.json {
         crate::output::json(&rules)?;
     } else {
         for r in &rules {
-            println!("{:<26} {:<9} {}", r.id, r.action, r.summary);
+            match r.argv {
+                None => println!("{:<26} {:<9} {}", r.id, r.action, r.summary),
+                Some(argv) => println!(
+                    "{:<26} {:<9} [custom] `{}`: {}",
+                    r.id,
+                    r.action,
+                    argv.join(" "),
+                    r.summary
+                ),
+            }
         }
     }
     Ok(exit::OK)
