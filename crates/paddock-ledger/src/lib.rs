@@ -104,5 +104,7 @@ pub use options::{
 pub use read::{Filter, FollowFrom, Follower, Record, Records, records, tail};
 pub use remote::{pull, push};
 pub use time::{InvalidTimestamp, Timestamp};
-pub use verify::{Anchor, Outcome, Report, Tamper, VerifyOptions, verify};
+pub use verify::{
+    Anchor, Outcome, Progress, Report, Tamper, VerifyOptions, verify, verify_with_progress,
+};
 pub use writers::{LocalLedger, WriterRecord, read_writers};

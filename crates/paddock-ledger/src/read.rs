@@ -17,7 +17,7 @@ use crate::kind::Kind;
 use crate::ledger::stable_len;
 use crate::scan::{Chain, Step, Walker};
 use crate::time::Timestamp;
-use crate::verify::Tamper;
+use crate::verify::{PROGRESS_EVERY, Progress, Tamper};
 
 /// A verified record.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -259,17 +259,24 @@ pub fn records(path: &Path, filter: Filter) -> Result<Records, Error> {
         filter,
         done: false,
         torn: None,
+        len,
+        scanned: 0,
+        progress: None,
     })
 }
 
 /// Verified records carried in memory (a writer's replicated ledger), oldest first.
 pub(crate) fn records_in(label: &Path, bytes: Vec<u8>, filter: Filter) -> Records {
+    let len = bytes.len() as u64;
     Records {
         path: label.to_path_buf(),
         walker: Walker::over_bytes(bytes),
         filter,
         done: false,
         torn: None,
+        len,
+        scanned: 0,
+        progress: None,
     }
 }
 
@@ -280,12 +287,24 @@ pub struct Records {
     filter: Filter,
     done: bool,
     torn: Option<u64>,
+    /// The snapshot's length, and the records walked so far (matching or not), for progress.
+    len: u64,
+    scanned: u64,
+    progress: Option<Box<dyn FnMut(Progress) + Send>>,
 }
 
 impl Records {
     /// After the iteration: the offset of a torn last record, if the file ends in one.
     pub fn torn_tail(&self) -> Option<u64> {
         self.torn
+    }
+
+    /// Reports how far the walk has got to `progress` every few thousand records, whether
+    /// they pass the filter or not (a filter that skips most of a large ledger would
+    /// otherwise look like a hang). The records handed out are the same.
+    pub fn with_progress(mut self, progress: impl FnMut(Progress) + Send + 'static) -> Records {
+        self.progress = Some(Box::new(progress));
+        self
     }
 }
 
@@ -294,7 +313,18 @@ impl Iterator for Records {
 
     fn next(&mut self) -> Option<Self::Item> {
         while !self.done {
-            match next_record(&mut self.walker, &self.path) {
+            let next = next_record(&mut self.walker, &self.path);
+            if let (Ok(Next::Record(r)), Some(progress)) = (&next, &mut self.progress) {
+                self.scanned += 1;
+                if self.scanned.is_multiple_of(PROGRESS_EVERY) {
+                    progress(Progress {
+                        bytes: r.offset + r.len,
+                        total_bytes: self.len,
+                        records: self.scanned,
+                    });
+                }
+            }
+            match next {
                 Ok(Next::Record(r)) if self.filter.matches(&r) => return Some(Ok(*r)),
                 Ok(Next::Record(_)) => {}
                 Ok(Next::End) => self.done = true,
