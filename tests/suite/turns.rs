@@ -645,12 +645,15 @@ fn the_three_role_pipeline_cannot_leak_between_roles_and_replays_byte_for_byte()
     repo.git(&["add", "-A"]);
     repo.git(&["commit", "-q", "-m", "roles"]);
     let worktree = session(&repo, &["out/**"]);
-    let leak = repo.tmp.path().join("leak.json");
+    // The shared notes go to a temp dir that does not hold the repository: a session may
+    // never write one that does (it would reach the repository itself), even in shared mode.
+    let shared_tmp = tempfile::tempdir_in("/var/tmp").expect("temp dir");
+    let leak = shared_tmp.path().join("leak.json");
     let leak_pin = format!("leak_path={}", leak.display());
     let picks = repo.tmp.path().join("picks.yaml");
     std::fs::write(&picks, "tie_break: [c3, c2, c1]\n").expect("write");
     // In shared mode HOME is the caller's: keep it inside the test.
-    let home = repo.tmp.path().join("home");
+    let home = shared_tmp.path().join("home");
     std::fs::create_dir_all(&home).expect("mkdir");
 
     let pipeline = |isolation: &str| -> Vec<Value> {

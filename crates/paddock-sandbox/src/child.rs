@@ -47,6 +47,9 @@ pub(crate) struct Bind {
     /// owned by a less privileged user namespace (`nosuid`, `nodev`, `noexec`): a remount that
     /// drops a locked flag fails with `EPERM`.
     pub(crate) remount_flags: libc::c_ulong,
+    /// From [`Spec::read_only_binds_if_present`](crate::Spec::read_only_binds_if_present): if
+    /// the path is gone by the time the child mounts it, it is skipped.
+    pub(crate) optional: bool,
 }
 
 impl Bind {
@@ -67,6 +70,7 @@ impl Bind {
         Ok(Bind {
             path,
             remount_flags,
+            optional: false,
         })
     }
 }
@@ -202,7 +206,7 @@ impl NsPlan {
         for (index, bind) in self.binds.iter().enumerate() {
             let path = bind.path.as_ptr();
             // SAFETY: `path` is a valid NUL-terminated string owned by the plan.
-            let rc = unsafe {
+            let bind_once = || unsafe {
                 libc::mount(
                     path,
                     path,
@@ -211,6 +215,18 @@ impl NsPlan {
                     std::ptr::null(),
                 )
             };
+            let mut rc = bind_once();
+            // A file another process replaces by rename meanwhile (git updates every ref so)
+            // fails the mount with ENOENT although the path exists again at once: look it up
+            // again. One that stays gone was deleted.
+            let mut tries = 0;
+            while rc != 0 && errno() == libc::ENOENT && tries < 16 {
+                tries += 1;
+                rc = bind_once();
+            }
+            if rc != 0 && bind.optional && errno() == libc::ENOENT {
+                continue;
+            }
             check(rc, Step::Bind(index))?;
             // SAFETY: as above; a remount needs no source or type.
             let rc = unsafe {

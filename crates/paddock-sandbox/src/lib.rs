@@ -169,6 +169,11 @@ pub struct Spec {
     /// onto itself, so it can be neither written nor replaced, renamed or deleted. Each must
     /// exist.
     pub read_only_binds: Vec<PathBuf>,
+    /// Like [`Spec::read_only_binds`], for files another process may delete meanwhile (other
+    /// sessions' branch refs, which their merge deletes): one already gone when the sandbox is
+    /// prepared or set up is skipped instead of failing the command. Nothing is left there to
+    /// protect; the process could only create a new file in its place.
+    pub read_only_binds_if_present: Vec<PathBuf>,
     /// Device files (or directories of them) the process may open for reading and writing and
     /// send ioctls to, but not create or delete. Entries that do not exist are skipped.
     /// [`Spec::new`] fills in [`Spec::DEFAULT_DEVICES`].
@@ -197,6 +202,7 @@ impl Spec {
             hidden: Vec::new(),
             writable: Vec::new(),
             read_only_binds: Vec::new(),
+            read_only_binds_if_present: Vec::new(),
             devices: Spec::DEFAULT_DEVICES.iter().map(PathBuf::from).collect(),
         }
     }

@@ -76,6 +76,7 @@ impl Prepared {
         };
         if mode == Mode::None {
             prepared.unenforced = resolved.read_only_binds;
+            prepared.unenforced.extend(resolved.optional_binds);
             return Ok(prepared);
         }
         let built = rules::build(&resolved)?;
@@ -88,6 +89,22 @@ impl Prepared {
                     source,
                 })?;
                 binds.push(bind);
+            }
+            for path in &resolved.optional_binds {
+                match Bind::new(c_path(path)?) {
+                    Ok(mut bind) => {
+                        bind.optional = true;
+                        binds.push(bind);
+                    }
+                    // Deleted since it was resolved: nothing left to protect.
+                    Err(source) if source.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(source) => {
+                        return Err(Error::MountFlags {
+                            path: path.clone(),
+                            source,
+                        });
+                    }
+                }
             }
             let uid = nix::unistd::getuid();
             let gid = nix::unistd::getgid();

@@ -47,6 +47,8 @@ pub(crate) struct Resolved {
     pub(crate) hidden: Vec<PathBuf>,
     pub(crate) writable: Vec<PathBuf>,
     pub(crate) read_only_binds: Vec<PathBuf>,
+    /// [`Spec::read_only_binds_if_present`] that exist now.
+    pub(crate) optional_binds: Vec<PathBuf>,
     /// Only the devices that exist.
     pub(crate) devices: Vec<PathBuf>,
 }
@@ -128,6 +130,21 @@ pub(crate) fn resolve(spec: &Spec) -> Result<Resolved, Error> {
         .iter()
         .map(|p| canonical(p, PathRole::ReadOnlyBind))
         .collect::<Result<Vec<_>, _>>()?;
+    let mut optional_binds = Vec::new();
+    for path in &spec.read_only_binds_if_present {
+        absolute(path, PathRole::ReadOnlyBind)?;
+        match path.canonicalize() {
+            Ok(resolved) => optional_binds.push(resolved),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+            Err(source) => {
+                return Err(Error::Path {
+                    role: PathRole::ReadOnlyBind,
+                    path: path.clone(),
+                    source,
+                });
+            }
+        }
+    }
     let mut devices = Vec::new();
     for path in &spec.devices {
         absolute(path, PathRole::Device)?;
@@ -181,6 +198,7 @@ pub(crate) fn resolve(spec: &Spec) -> Result<Resolved, Error> {
         hidden,
         writable,
         read_only_binds,
+        optional_binds,
         devices,
     })
 }
@@ -332,6 +350,7 @@ pub(crate) fn binds_inside_writable(resolved: &Resolved) -> Vec<PathBuf> {
     resolved
         .read_only_binds
         .iter()
+        .chain(&resolved.optional_binds)
         .filter(|b| resolved.writable.iter().any(|w| within(b, w)))
         .cloned()
         .collect()

@@ -46,7 +46,12 @@ impl Prepared {
         Ok(Prepared {
             requested,
             capabilities: capabilities.clone(),
-            unenforced: spec.read_only_binds.clone(),
+            unenforced: spec
+                .read_only_binds
+                .iter()
+                .chain(&spec.read_only_binds_if_present)
+                .cloned()
+                .collect(),
         })
     }
 

@@ -77,6 +77,21 @@ pub struct GcItem {
     pub action: String,
 }
 
+/// How far [`Workspace::gc_with_progress`] has got: it is about to look at `subject`, the
+/// `done + 1`-th of `total` things in its current `phase`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct GcProgress<'a> {
+    /// `sessions`, `directories` or `branches`, in that order.
+    pub phase: &'static str,
+    /// Things of this phase already looked at.
+    pub done: usize,
+    /// Things of this phase in all.
+    pub total: usize,
+    /// The session id, directory or branch about to be looked at.
+    pub subject: &'a str,
+}
+
 impl Workspace {
     /// Cancels a live session: archives unmerged work, removes its worktree and branch (or
     /// releases its lock), records it.
@@ -270,11 +285,26 @@ impl Workspace {
     /// Expires sessions past their TTL, and finds and handles orphans: worktrees, branches and
     /// directories without a live session, and sessions whose worktree vanished.
     pub fn gc(&self) -> Result<Vec<GcItem>, Error> {
+        self.gc_with_progress(&mut |_| {})
+    }
+
+    /// [`Workspace::gc`], telling `progress` what it is about to look at (archiving a big
+    /// worktree can take a while, and a repository can hold many orphans).
+    pub fn gc_with_progress(
+        &self,
+        progress: &mut dyn FnMut(GcProgress<'_>),
+    ) -> Result<Vec<GcItem>, Error> {
         let lock = self.registry().lock()?;
         let now = SystemTime::now();
         let mut items = Vec::new();
         let sessions = self.registry().load_all()?;
-        for session in &sessions {
+        for (done, session) in sessions.iter().enumerate() {
+            progress(GcProgress {
+                phase: "sessions",
+                done,
+                total: sessions.len(),
+                subject: &session.id,
+            });
             if !session.state.is_live() {
                 continue;
             }
@@ -322,10 +352,17 @@ impl Workspace {
             empty_trash(&trash);
         }
         if let Ok(entries) = std::fs::read_dir(&root) {
-            for entry in entries.flatten() {
+            let entries: Vec<_> = entries.flatten().collect();
+            for (done, entry) in entries.iter().enumerate() {
                 if entry.file_name() == ".trash" {
                     continue;
                 }
+                progress(GcProgress {
+                    phase: "directories",
+                    done,
+                    total: entries.len(),
+                    subject: &entry.file_name().to_string_lossy(),
+                });
                 let path = crate::repo::canonical(&entry.path());
                 if live.iter().any(|s| s.worktree == path) {
                     continue;
@@ -355,7 +392,14 @@ impl Workspace {
             "--format=%(refname:short)",
             "refs/heads/paddock/",
         ])?;
-        for branch in branches.lines().filter(|b| !b.is_empty()) {
+        let branches: Vec<&str> = branches.lines().filter(|b| !b.is_empty()).collect();
+        for (done, branch) in branches.iter().copied().enumerate() {
+            progress(GcProgress {
+                phase: "branches",
+                done,
+                total: branches.len(),
+                subject: branch,
+            });
             if live.iter().any(|s| s.branch.as_deref() == Some(branch)) {
                 continue;
             }

@@ -44,6 +44,17 @@ pub enum Error {
     /// Approvals could not be read.
     #[error(transparent)]
     Approvals(#[from] crate::approvals::Error),
+    /// The session's worktree is not where the registry says (moved or deleted by hand).
+    #[error(
+        "session {id}'s worktree {path} is gone (moved or deleted by hand?); move it back, or \
+         have an operator cancel the session (its committed work is archived)"
+    )]
+    MissingWorktree {
+        /// The session.
+        id: String,
+        /// Where the registry says it is.
+        path: PathBuf,
+    },
 }
 
 fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {
@@ -88,21 +99,70 @@ impl Workspace {
         // No `info/alternates` back to the shared store here: the shared store lists this
         // directory, and a loop is refused by gix. Git inside the sandbox reaches the shared
         // store through GIT_ALTERNATE_OBJECT_DIRECTORIES.
-        let shared = self.repo().common_dir().join("objects");
-        let alternates = shared.join("info").join("alternates");
-        let existing = std::fs::read_to_string(&alternates).unwrap_or_default();
         let line = dir.display().to_string();
-        if !existing.lines().any(|l| l == line) {
-            std::fs::create_dir_all(shared.join("info")).map_err(io("cannot create", &shared))?;
-            let mut text = existing;
-            if !text.is_empty() && !text.ends_with('\n') {
-                text.push('\n');
-            }
-            text.push_str(&line);
-            text.push('\n');
-            std::fs::write(&alternates, text).map_err(io("cannot write", &alternates))?;
+        let alternates = self.alternates_path();
+        // Every command checks this: the common case (already listed) takes no lock.
+        let listed = |text: &str| text.lines().any(|l| l == line);
+        if !listed(&std::fs::read_to_string(&alternates).unwrap_or_default()) {
+            self.update_alternates(|lines| {
+                if !lines.contains(&line) {
+                    lines.push(line.clone());
+                }
+            })?;
         }
         Ok(dir)
+    }
+
+    fn alternates_path(&self) -> PathBuf {
+        self.repo()
+            .common_dir()
+            .join("objects")
+            .join("info")
+            .join("alternates")
+    }
+
+    /// Read-modify-write of the shared store's `info/alternates`, which every session's shell
+    /// and every merge update at once: under a lock of its own (so no update is lost), and by
+    /// rename (so a reader, git or gix in any process, never sees it half-written and loses
+    /// sight of a session's objects).
+    fn update_alternates(&self, change: impl FnOnce(&mut Vec<String>)) -> Result<(), Error> {
+        use nix::fcntl::{Flock, FlockArg};
+        use std::io::Write as _;
+        let state = self.repo().state_dir();
+        std::fs::create_dir_all(&state).map_err(io("cannot create", &state))?;
+        let lock_path = state.join("alternates.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io("cannot open", &lock_path))?;
+        let _lock = Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, errno)| Error::Io {
+            action: "cannot lock",
+            path: lock_path.clone(),
+            source: std::io::Error::from(errno),
+        })?;
+        let alternates = self.alternates_path();
+        let info = alternates.parent().map(Path::to_owned).unwrap_or_default();
+        std::fs::create_dir_all(&info).map_err(io("cannot create", &info))?;
+        let mut lines: Vec<String> = std::fs::read_to_string(&alternates)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect();
+        change(&mut lines);
+        let mut text = lines.join("\n");
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        let mut temp =
+            tempfile::NamedTempFile::new_in(&info).map_err(io("cannot write in", &info))?;
+        temp.write_all(text.as_bytes())
+            .map_err(io("cannot write in", &info))?;
+        temp.persist(&alternates)
+            .map_err(|e| io("cannot replace", &alternates)(e.error))?;
+        Ok(())
     }
 
     /// Moves a session's objects into the shared store and unregisters its directory.
@@ -113,23 +173,22 @@ impl Workspace {
         }
         let shared = self.repo().common_dir().join("objects");
         copy_missing(&dir, &shared, &dir.join("info"))?;
-        let alternates = shared.join("info").join("alternates");
-        if let Ok(text) = std::fs::read_to_string(&alternates) {
-            let line = dir.display().to_string();
-            let kept: Vec<&str> = text.lines().filter(|l| *l != line).collect();
-            let new = if kept.is_empty() {
-                String::new()
-            } else {
-                format!("{}\n", kept.join("\n"))
-            };
-            std::fs::write(&alternates, new).map_err(io("cannot write", &alternates))?;
-        }
+        let line = dir.display().to_string();
+        self.update_alternates(|lines| lines.retain(|l| *l != line))?;
         std::fs::remove_dir_all(&dir).map_err(io("cannot remove", &dir))?;
         Ok(())
     }
 
     /// The sandbox spec for a session's processes.
     pub fn sandbox_spec(&self, session: &Session) -> Result<Spec, Error> {
+        // Granting the scope's directories would re-create them under a worktree that is no
+        // longer there (moved away by hand): refuse instead.
+        if session.mode == Mode::Worktree && !session.worktree.is_dir() {
+            return Err(Error::MissingWorktree {
+                id: session.id.clone(),
+                path: session.worktree.clone(),
+            });
+        }
         let mut spec = Spec::new();
         let repo = self.repo();
         let common = repo.common_dir();
@@ -198,9 +257,21 @@ impl Workspace {
                 .branch
                 .as_ref()
                 .map(|b| common.join("logs/refs/heads").join(b));
+            // Other sessions' branches (and their reflogs) are deleted when those sessions end,
+            // at any moment: protect them while they exist, without failing this command when
+            // one is gone by the time the sandbox is set up.
+            let session_refs = [
+                common.join("refs/heads/paddock"),
+                common.join("logs/refs/heads/paddock"),
+            ];
             for base in [common.join("refs"), common.join("logs")] {
                 for file in files_under(&base) {
-                    if Some(&file) != own_ref.as_ref() && Some(&file) != own_log.as_ref() {
+                    if Some(&file) == own_ref.as_ref() || Some(&file) == own_log.as_ref() {
+                        continue;
+                    }
+                    if session_refs.iter().any(|dir| file.starts_with(dir)) {
+                        spec.read_only_binds_if_present.push(file);
+                    } else {
                         spec.read_only_binds.push(file);
                     }
                 }
@@ -219,7 +290,13 @@ impl Workspace {
                 continue;
             }
             let canonical = crate::repo::canonical(&dir);
-            if spec.hidden.iter().any(|h| h.starts_with(&canonical)) {
+            // The same holds for the repository itself: granting a temp dir that holds the
+            // session's worktree, the main worktree or the common dir would grant all of them
+            // (files outside the scope, existing objects), even with no other session around.
+            let guarded = [worktree.as_path(), repo.main_worktree(), common];
+            if spec.hidden.iter().any(|h| h.starts_with(&canonical))
+                || guarded.iter().any(|p| p.starts_with(&canonical))
+            {
                 let private = canonical.join(format!("paddock-{}", session.id));
                 std::fs::create_dir_all(&private).map_err(io("cannot create", &private))?;
                 spec.writable.push(private);
@@ -375,12 +452,39 @@ fn files_under(base: &Path) -> Vec<PathBuf> {
         for entry in entries.flatten() {
             match entry.file_type() {
                 Ok(t) if t.is_dir() => stack.push(entry.path()),
-                Ok(t) if t.is_file() => files.push(entry.path()),
+                // `*.lock` files are other git processes' updates in flight: they vanish within
+                // milliseconds, and a read-only bind on a path that is gone by the time the
+                // sandbox mounts it fails the whole command. They are no ref to protect.
+                Ok(t) if t.is_file() && entry.path().extension().is_none_or(|e| e != "lock") => {
+                    files.push(entry.path())
+                }
                 _ => {}
             }
         }
     }
     files
+}
+
+/// Puts a copy of `from` at `to` in one step: readers (other merges walking the target's
+/// history) must never see an object half-written, and a copy killed midway must not leave a
+/// truncated object that later copies would skip as present. A hard link is atomic; across
+/// filesystems, a temp file renamed into place is.
+fn place_atomically(from: &Path, to: &Path) -> Result<(), Error> {
+    match std::fs::hard_link(from, to) {
+        Ok(()) => return Ok(()),
+        // Someone else placed the same object meanwhile: objects are named by their content.
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => return Ok(()),
+        Err(_) => {}
+    }
+    let dir = to.parent().unwrap_or(Path::new("."));
+    let temp = tempfile::Builder::new()
+        .prefix(".paddock-")
+        .tempfile_in(dir)
+        .map_err(io("cannot copy into", dir))?;
+    std::fs::copy(from, temp.path()).map_err(io("cannot copy into", temp.path()))?;
+    temp.persist(to)
+        .map_err(|e| io("cannot copy into", to)(e.error))?;
+    Ok(())
 }
 
 /// Copies every file of `from` (except under `skip`) into `to` where it is missing.
@@ -403,7 +507,7 @@ fn copy_missing(from: &Path, to: &Path, skip: &Path) -> Result<(), Error> {
                 if let Some(parent) = target.parent() {
                     std::fs::create_dir_all(parent).map_err(io("cannot create", parent))?;
                 }
-                std::fs::copy(&path, &target).map_err(io("cannot copy into", &target))?;
+                place_atomically(&path, &target)?;
             }
         }
     }

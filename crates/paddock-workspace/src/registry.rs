@@ -132,7 +132,10 @@ impl Registry {
         let mut pause = Duration::from_millis(1);
         loop {
             match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-                Ok(flock) => return Ok(RegistryLock { _flock: flock }),
+                Ok(flock) => {
+                    self.sweep_temp_files();
+                    return Ok(RegistryLock { _flock: flock });
+                }
                 Err((returned, nix::Error::EWOULDBLOCK)) | Err((returned, nix::Error::EINTR)) => {
                     if Instant::now() >= deadline {
                         return Err(Error::LockTimeout { path });
@@ -142,6 +145,19 @@ impl Registry {
                     pause = (pause * 2).min(Duration::from_millis(50));
                 }
                 Err((_, source)) => return Err(Error::Lock { path, source }),
+            }
+        }
+    }
+
+    /// Removes temp files a writer killed mid-save left behind. Only called with the lock held:
+    /// every save holds it, so no temp file present now is still being written.
+    fn sweep_temp_files(&self) {
+        let Ok(entries) = fs::read_dir(self.sessions_dir()) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            if entry.file_name().as_encoded_bytes().starts_with(b".tmp-") {
+                let _ = fs::remove_file(entry.path());
             }
         }
     }
@@ -177,6 +193,11 @@ impl Registry {
                 source,
             })?;
             let path = entry.path();
+            // `.tmp-*` files are writes in flight (or left by a writer killed mid-save): never
+            // the registry's word on a session.
+            if entry.file_name().as_encoded_bytes().starts_with(b".") {
+                continue;
+            }
             if path.extension().is_some_and(|e| e == "yaml") {
                 sessions.push(read_session(&path)?);
             }

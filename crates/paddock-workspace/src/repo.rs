@@ -202,3 +202,105 @@ impl Repo {
 pub(crate) fn canonical(path: &Path) -> PathBuf {
     std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned())
 }
+
+/// Checks what repository discovery alone cannot: that the `.git` governing `dir` really says
+/// which guarded repository `dir` belongs to. Discovery stops at the first `.git` it meets, so
+/// without this a `.git` file re-aimed at a missing directory or at another repository, a
+/// submodule checkout or a nested clone inside a session's worktree would each look like "no
+/// session here" (or "no repository at all"), and commands started there would run
+/// unconfined. Returns why `dir` is refused.
+pub fn check_git_link(dir: &Path) -> Result<(), String> {
+    let dir = canonical(dir);
+    let Some((root, common)) = governing_repo(&dir)? else {
+        return Ok(());
+    };
+    // A repository nested in another one's worktree (a submodule's checkout, a clone, `git
+    // init` by hand) is refused only when the outer repository is guarded by paddock: there,
+    // the outer session's confinement must not be sidestepped by starting inside it.
+    let mut outer = root.parent().map(Path::to_owned);
+    while let Some(ancestor) = outer {
+        let Ok(Some((outer_root, outer_common))) = governing_repo(&ancestor) else {
+            break;
+        };
+        if outer_common != common && outer_common.join("paddock").is_dir() {
+            return Err(format!(
+                "{} is a repository nested inside {}, which paddock guards; paddock does not \
+                 act for nested repositories (a submodule or a clone inside a worktree): run \
+                 the command from {}",
+                root.display(),
+                outer_root.display(),
+                outer_root.display()
+            ));
+        }
+        outer = outer_root.parent().map(Path::to_owned);
+    }
+    Ok(())
+}
+
+/// The worktree root whose `.git` governs `dir` and the common git dir it leads to, following
+/// a `.git` file only to a linked worktree's admin dir (`<common>/worktrees/<name>`).
+fn governing_repo(dir: &Path) -> Result<Option<(PathBuf, PathBuf)>, String> {
+    let mut at = Some(dir);
+    while let Some(root) = at {
+        let dot_git = root.join(".git");
+        match std::fs::symlink_metadata(&dot_git) {
+            Ok(meta) if meta.is_dir() => return Ok(Some((root.to_owned(), canonical(&dot_git)))),
+            Ok(meta) if meta.is_file() => {
+                let text = std::fs::read_to_string(&dot_git).unwrap_or_default();
+                let Some(target) = text.strip_prefix("gitdir:").map(str::trim) else {
+                    return Err(format!(
+                        "{} is not a `gitdir: PATH` file, so paddock cannot tell which \
+                         repository {} belongs to; restore it",
+                        dot_git.display(),
+                        dir.display()
+                    ));
+                };
+                let admin = canonical(&root.join(target));
+                if !admin.join("HEAD").is_file() {
+                    return Err(format!(
+                        "{} points to {}, which is not a git directory (moved or deleted?), so \
+                         paddock cannot tell which repository {} belongs to; restore the file \
+                         (`git worktree repair` from the main worktree) or move the worktree back",
+                        dot_git.display(),
+                        admin.display(),
+                        dir.display()
+                    ));
+                }
+                let common = match std::fs::read_to_string(admin.join("commondir")) {
+                    Ok(commondir) => canonical(&admin.join(commondir.trim())),
+                    Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                        return Err(format!(
+                            "{} points to {}, the git directory of a separate repository (a \
+                             submodule or a separate git dir); paddock does not act for it: run \
+                             the command from the worktree of the repository paddock guards",
+                            dot_git.display(),
+                            admin.display()
+                        ));
+                    }
+                    // Unreadable from here (a confined process may not read it): a linked
+                    // worktree's admin dir sits in `<common>/worktrees/`, and discovery judges
+                    // the rest.
+                    Err(_) => admin
+                        .parent()
+                        .and_then(Path::parent)
+                        .map_or_else(|| admin.clone(), Path::to_owned),
+                };
+                return Ok(Some((root.to_owned(), common)));
+            }
+            // A symlink named `.git` or any other oddity: git follows it, so judge the target.
+            Ok(_) => {
+                if dot_git.is_dir() {
+                    return Ok(Some((root.to_owned(), canonical(&dot_git))));
+                }
+                return Err(format!(
+                    "{} is neither a git directory nor a `gitdir:` file; paddock cannot tell \
+                     which repository {} belongs to",
+                    dot_git.display(),
+                    dir.display()
+                ));
+            }
+            Err(_) => at = root.parent(),
+        }
+    }
+    Ok(None)
+}

@@ -8,6 +8,8 @@
 //! rebase or checkout rewrites files outside the scope without anyone breaking a rule).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -247,7 +249,9 @@ impl Workspace {
         touched: &BTreeSet<PathBuf>,
         started: Instant,
     ) -> Result<Vec<Finding>, Error> {
-        let mut by_root: HashMap<usize, Vec<(String, &'static str)>> = HashMap::new();
+        // Paths stay raw bytes until they are shown: a name that is not UTF-8 must still reach
+        // git as itself, or git never reports it and the change goes unseen.
+        let mut by_root: HashMap<usize, Vec<(Vec<u8>, &'static str)>> = HashMap::new();
         for path in touched {
             // The deepest root containing the path (session worktrees may sit under the main one).
             let Some((index, root)) = roots
@@ -261,11 +265,10 @@ impl Workspace {
             let Ok(rel) = path.strip_prefix(&root.path) else {
                 continue;
             };
-            let rel = rel.to_string_lossy().into_owned();
-            if rel.is_empty() {
+            let bytes = rel.as_os_str().as_bytes();
+            if bytes.is_empty() {
                 continue;
             }
-            let bytes = rel.as_bytes();
             let rule = if self.policy().protected().is_match(bytes) {
                 "fs.write.protected"
             } else if root.session.is_some()
@@ -276,19 +279,23 @@ impl Workspace {
             } else {
                 continue;
             };
-            by_root.entry(index).or_default().push((rel, rule));
+            by_root
+                .entry(index)
+                .or_default()
+                .push((bytes.to_vec(), rule));
         }
         let mut findings = Vec::new();
         for (index, candidates) in by_root {
             let root = &roots[index];
-            let changed = changed_paths(&root.path, candidates.iter().map(|(p, _)| p.as_str()))?;
-            let rules: BTreeMap<&str, &'static str> =
-                candidates.iter().map(|(p, r)| (p.as_str(), *r)).collect();
+            let changed = changed_paths(&root.path, candidates.iter().map(|(p, _)| p.as_slice()))?;
+            let rules: BTreeMap<&[u8], &'static str> =
+                candidates.iter().map(|(p, r)| (p.as_slice(), *r)).collect();
             let mut blocked = false;
-            for path in changed {
-                let Some(rule) = rules.get(path.as_str()).copied() else {
+            for raw in changed {
+                let Some(rule) = rules.get(raw.as_slice()).copied() else {
                     continue;
                 };
+                let path = String::from_utf8_lossy(&raw).into_owned();
                 let finding = Finding {
                     session: root.session.as_ref().map(|s| s.id.clone()),
                     path: path.clone(),
@@ -325,10 +332,19 @@ impl Workspace {
         }
         let pointer = session.worktree.join(".git");
         let expected = self.repo().common_dir().join("worktrees");
+        // It must lead to an admin dir of this repository, and to this worktree's own: one
+        // re-aimed at another session's admin dir would commit onto that session's branch.
         let pointer_ok = std::fs::read_to_string(&pointer)
             .ok()
             .and_then(|t| t.strip_prefix("gitdir: ").map(|p| PathBuf::from(p.trim())))
-            .is_some_and(|p| p.starts_with(&expected));
+            .is_some_and(|admin| {
+                admin.starts_with(&expected)
+                    && std::fs::read_to_string(admin.join("gitdir")).is_ok_and(|back| {
+                        // git writes the path it was given, which may differ in symlinks.
+                        crate::repo::canonical(Path::new(back.trim()))
+                            == crate::repo::canonical(&pointer)
+                    })
+            });
         if !pointer_ok {
             violations.push(crate::guard::Violation {
                 rule: "fs.write.protected",
@@ -337,15 +353,28 @@ impl Workspace {
             });
         }
         let scope = PatternSet::new(&session.scope).unwrap_or_default();
-        let status = Git::new(&session.worktree)
-            .output([
+        // No optional locks: another command of the same session may be committing right now.
+        let output = Git::new(&session.worktree)
+            .command([
                 "status",
                 "--porcelain=v1",
                 "-z",
                 "--untracked-files=all",
                 "--no-renames",
-            ])?
-            .stdout;
+            ])
+            .env("GIT_OPTIONAL_LOCKS", "0")
+            .output()
+            .map_err(crate::git::Error::Spawn)?;
+        if !output.status.success() {
+            return Err(crate::git::Error::Failed {
+                args: "status".to_owned(),
+                dir: session.worktree.clone(),
+                stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+                code: output.status.code(),
+            }
+            .into());
+        }
+        let status = output.stdout;
         for entry in status.split(|b| *b == 0).filter(|e| e.len() > 3) {
             let path = &entry[3..];
             let shown = String::from_utf8_lossy(path).into_owned();
@@ -382,28 +411,34 @@ impl Workspace {
 /// The candidates git reports as changed (modified, added, deleted or untracked) in `root`.
 fn changed_paths<'a>(
     root: &Path,
-    candidates: impl Iterator<Item = &'a str>,
-) -> Result<Vec<String>, Error> {
+    candidates: impl Iterator<Item = &'a [u8]>,
+) -> Result<Vec<Vec<u8>>, Error> {
     let git = Git::new(root);
-    let mut args: Vec<String> = vec![
-        "status".into(),
-        "--porcelain=v1".into(),
-        "-z".into(),
-        "--untracked-files=all".into(),
-        "--no-renames".into(),
-        "--".into(),
-    ];
-    args.extend(candidates.map(str::to_owned));
+    let mut args: Vec<OsString> = [
+        "status",
+        "--porcelain=v1",
+        "-z",
+        "--untracked-files=all",
+        "--no-renames",
+        "--",
+    ]
+    .into_iter()
+    .map(OsString::from)
+    .collect();
+    args.extend(candidates.map(|c| OsStr::from_bytes(c).to_owned()));
+    // The watcher reads while sessions work: a status that refreshed the index would take
+    // `index.lock` and make the session's own `git add` or `git commit` fail meanwhile.
     let output = git
         .command(&args)
         .env("GIT_LITERAL_PATHSPECS", "1")
+        .env("GIT_OPTIONAL_LOCKS", "0")
         .output()
         .map_err(crate::git::Error::Spawn)?;
     let out = output.stdout;
     Ok(out
         .split(|b| *b == 0)
         .filter(|e| e.len() > 3)
-        .map(|e| String::from_utf8_lossy(&e[3..]).into_owned())
+        .map(|e| e[3..].to_vec())
         .collect())
 }
 

@@ -20,6 +20,14 @@ pub mod open {
         /// The policy is unreadable or invalid.
         #[error(transparent)]
         Policy(#[from] crate::repo::load_policy::Error),
+        /// The directory's `.git` does not lead to the repository it sits in (a broken or
+        /// re-aimed `.git` file, a submodule or a clone nested in a guarded worktree): it is
+        /// refused rather than taken for "no repository" or "no session".
+        #[error("{reason}")]
+        GitLink {
+            /// What is wrong, and what to do.
+            reason: String,
+        },
     }
 }
 
@@ -49,6 +57,7 @@ impl Workspace {
     /// Opens the repository containing `dir` and loads its policy (an invalid policy is an
     /// error, never the default).
     pub fn open(dir: &Path) -> Result<Workspace, open::Error> {
+        repo::check_git_link(dir).map_err(|reason| open::Error::GitLink { reason })?;
         let repo = Repo::discover(dir)?;
         let policy = repo.load_policy()?;
         Ok(Workspace::with_policy(repo, policy))
@@ -112,9 +121,43 @@ impl Workspace {
     pub fn session_for_dir(&self, dir: &Path) -> Result<Option<Session>, registry::Error> {
         let dir = repo::canonical(dir);
         let now = SystemTime::now();
-        Ok(self.registry.load_all()?.into_iter().find(|s| {
-            s.mode == crate::Mode::Worktree && s.holds_scope(now) && dir.starts_with(&s.worktree)
-        }))
+        let live: Vec<Session> = self
+            .registry
+            .load_all()?
+            .into_iter()
+            .filter(|s| s.mode == crate::Mode::Worktree && s.holds_scope(now))
+            .collect();
+        if let Some(session) = live.iter().find(|s| dir.starts_with(&s.worktree)) {
+            return Ok(Some(session.clone()));
+        }
+        // A worktree moved by hand (`mv`) is no longer where the registry says, but git's admin
+        // dir for it still names the original place: it is still that session's worktree, and
+        // must not pass for "no session" (which would run commands unconfined).
+        let Some(original) = self.original_worktree(&dir) else {
+            return Ok(None);
+        };
+        Ok(live.into_iter().find(|s| s.worktree == original))
+    }
+
+    /// Where the linked worktree containing `dir` was created, as its git admin dir
+    /// (`$GIT_COMMON_DIR/worktrees/<name>/gitdir`) remembers it.
+    fn original_worktree(&self, dir: &Path) -> Option<PathBuf> {
+        let root = dir
+            .ancestors()
+            .find(|a| a.join(".git").symlink_metadata().is_ok())?;
+        let text = std::fs::read_to_string(root.join(".git")).ok()?;
+        let admin = repo::canonical(&root.join(text.strip_prefix("gitdir:")?.trim()));
+        if !admin.starts_with(self.repo.common_dir().join("worktrees")) {
+            return None;
+        }
+        let pointer = std::fs::read_to_string(admin.join("gitdir")).ok()?;
+        let original = Path::new(pointer.trim()).parent()?;
+        // The registry holds canonical paths; the place is gone, its parent usually is not.
+        let original = match (original.parent(), original.file_name()) {
+            (Some(parent), Some(name)) => repo::canonical(parent).join(name),
+            _ => original.to_owned(),
+        };
+        (original != root).then_some(original)
     }
 
     /// The worktrees of live sessions other than `except`.

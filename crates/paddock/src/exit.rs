@@ -104,6 +104,7 @@ pub fn kind_for(err: &anyhow::Error) -> &'static str {
             return match err {
                 paddock_workspace::open::Error::Discover(_) => "not-a-repository",
                 paddock_workspace::open::Error::Policy(_) => "invalid-policy",
+                paddock_workspace::open::Error::GitLink { .. } => "git-link",
             };
         }
         if cause.downcast_ref::<paddock_policy::Error>().is_some() {
