@@ -200,3 +200,156 @@ pub fn paddock_in(dir: &Path) -> Command {
     hermetic(&mut cmd).current_dir(dir);
     cmd
 }
+
+/// `paddock-sh` in `dir`, with the tests' hermetic environment.
+pub fn paddock_sh_in(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_paddock-sh"));
+    hermetic(&mut cmd).current_dir(dir);
+    cmd
+}
+
+/// `paddock-rec` in `dir`, with the tests' hermetic environment.
+pub fn paddock_rec_in(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_paddock-rec"));
+    hermetic(&mut cmd).current_dir(dir);
+    cmd
+}
+
+impl TestRepo {
+    /// `paddock init`: hook shims and state, as a guarded repository has them.
+    pub fn init(&self) -> &TestRepo {
+        self.paddock(&["init"]).ok();
+        self
+    }
+
+    /// Starts a worktree session and returns its worktree.
+    pub fn start_worktree(&self, id: &str, scope: &[&str]) -> PathBuf {
+        PathBuf::from(
+            self.start(id, scope)["worktree"]
+                .as_str()
+                .expect("a worktree session has a worktree"),
+        )
+    }
+
+    /// `paddock-sh -c CMD` in `dir`.
+    pub fn sh(&self, dir: &Path, cmd: &str) -> Run {
+        Run {
+            output: paddock_sh_in(dir)
+                .args(["-c", cmd])
+                .output()
+                .expect("paddock-sh runs"),
+        }
+    }
+
+    /// A session's state (`active`, `blocked`, ...).
+    pub fn state(&self, id: &str) -> String {
+        self.paddock(&["session", "show", id, "--json"]).ok().json()["state"]
+            .as_str()
+            .expect("state")
+            .to_owned()
+    }
+
+    /// The operator clears BLOCKED (from the main worktree, as operators do).
+    pub fn unblock(&self, id: &str) {
+        if self.state(id) == "blocked" {
+            self.paddock(&["session", "unblock", id, "--reason", "test"])
+                .ok();
+        }
+    }
+
+    /// Every path changed between two commits, as raw bytes (names need not be UTF-8).
+    pub fn changed_paths(&self, from: &str, to: &str) -> Vec<Vec<u8>> {
+        let output = hermetic(Command::new("git").arg("-C").arg(&self.root).args([
+            "diff",
+            "--name-only",
+            "-z",
+            "--no-renames",
+            from,
+            to,
+        ]))
+        .output()
+        .expect("git runs");
+        assert!(output.status.success(), "git diff {from} {to}");
+        output
+            .stdout
+            .split(|b| *b == 0)
+            .filter(|p| !p.is_empty())
+            .map(<[u8]>::to_vec)
+            .collect()
+    }
+
+    /// Ledger records (optionally of one kind), as JSON values.
+    pub fn records(&self, kind: Option<&str>) -> Vec<Value> {
+        let mut args = vec!["ledger", "show", "--json"];
+        if let Some(kind) = kind {
+            args.extend(["--kind", kind]);
+        }
+        self.paddock(&args)
+            .ok()
+            .json()
+            .as_array()
+            .cloned()
+            .expect("records are a list")
+    }
+}
+
+/// Whether the kernel offers Landlock (as `paddock doctor` sees it). Tests that need the
+/// kernel layer call this first and skip, saying so, only on a kernel without it.
+pub fn landlock_or_skip(test: &str) -> bool {
+    let probe = tempfile::tempdir().expect("temp dir");
+    let init = hermetic(Command::new("git").arg("init").arg("-q").arg(probe.path()))
+        .output()
+        .expect("git runs");
+    assert!(init.status.success(), "git init");
+    let out = paddock_in(probe.path())
+        .args(["doctor", "--json"])
+        .output()
+        .expect("paddock doctor runs");
+    let abi = serde_json::from_slice::<Value>(&out.stdout)
+        .ok()
+        .and_then(|v| v["landlock_abi"].as_u64())
+        .unwrap_or(0);
+    if abi == 0 {
+        eprintln!("SKIP {test}: this kernel has no Landlock, and the test needs the kernel layer");
+    }
+    abi > 0
+}
+
+/// A small seeded generator (splitmix64): a failing randomised run is reproduced from the
+/// seed it prints.
+pub struct Rng(u64);
+
+impl Rng {
+    /// The seed from `var` if set, else one from the clock; printed either way.
+    pub fn from_env(var: &str, test: &str) -> Rng {
+        let seed = std::env::var(var)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos() as u64)
+                    .unwrap_or(1)
+            });
+        eprintln!("{test}: seed {seed} (rerun with {var}={seed})");
+        Rng(seed)
+    }
+
+    /// A generator with a known seed (e.g. derived from a printed one).
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}

@@ -1,12 +1,16 @@
 mod approvals;
 mod check;
+mod cli;
+mod faults;
 mod harness;
 mod hooks;
+mod hostile;
 mod install;
 mod ledger;
 mod merge;
 mod policy;
 mod sessions;
 mod shell;
+mod soak;
 mod turns;
 mod watch;

@@ -9,9 +9,11 @@ mod commands;
 mod exit;
 mod gatectx;
 mod output;
+mod progress;
 mod rec;
 mod sh;
 mod supervisor;
+mod timings;
 
 use std::process::ExitCode;
 
@@ -19,12 +21,44 @@ use clap::Parser;
 
 /// `paddock-sh ARGS...`
 pub fn paddock_sh() -> ExitCode {
-    sh::main(std::env::args().skip(1).collect())
+    match utf8_args("paddock-sh") {
+        Ok(args) => sh::main(args),
+        Err(message) => {
+            eprintln!("{message}; nothing ran");
+            ExitCode::from(sh::FAILED)
+        }
+    }
 }
 
 /// `paddock-rec ARGS...`
 pub fn paddock_rec() -> ExitCode {
-    rec::main(std::env::args().skip(1).collect())
+    match utf8_args("paddock-rec") {
+        Ok(args) => rec::main(args),
+        Err(message) => {
+            eprintln!("{message}; nothing was recorded");
+            ExitCode::from(exit::ERROR)
+        }
+    }
+}
+
+/// The arguments as text. `std::env::args()` panics on bytes that are not UTF-8 (paths can
+/// hold any byte); the gate reads commands as text, so such an argument is refused with a
+/// message instead of a panic. A script file may still hold any bytes.
+fn utf8_args(program: &str) -> Result<Vec<String>, String> {
+    std::env::args_os()
+        .skip(1)
+        .enumerate()
+        .map(|(i, arg)| {
+            arg.into_string().map_err(|arg| {
+                format!(
+                    "{program}: argument {} is not valid UTF-8 ({:?}); pass such paths through a \
+                     script file or a glob instead",
+                    i + 1,
+                    arg
+                )
+            })
+        })
+        .collect()
 }
 
 /// `paddock ARGS...`
@@ -39,6 +73,9 @@ pub fn paddock() -> ExitCode {
                 exit::OK
             };
             let _ = err.print();
+            if code == exit::ERROR && output::json_requested(std::env::args_os()) {
+                output::usage_error(&err);
+            }
             return ExitCode::from(code);
         }
     };

@@ -47,10 +47,60 @@ impl<'a> From<&'a paddock_workspace::Session> for SessionJson<'a> {
 
 /// Prints a value as one JSON document on stdout.
 pub fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)?;
+    let mut out = stdout();
+    // As an io::Error, so a closed stdout stays recognisable (`is_closed_stdout`).
+    serde_json::to_writer_pretty(&mut out, value).map_err(std::io::Error::from)?;
     writeln!(out)?;
     Ok(())
+}
+
+/// stdout for a command's results. A write that fails because the reader went away (`| head`)
+/// is marked, so [`is_closed_stdout`] can tell it apart from any other broken pipe (one to a
+/// git process, which is a real failure).
+pub struct Stdout(std::io::StdoutLock<'static>);
+
+/// The process's stdout, locked, with closed-reader errors marked.
+pub fn stdout() -> Stdout {
+    Stdout(std::io::stdout().lock())
+}
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf).map_err(mark_closed)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush().map_err(mark_closed)
+    }
+}
+
+#[derive(Debug)]
+struct StdoutClosed;
+
+impl std::fmt::Display for StdoutClosed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("stdout was closed by its reader")
+    }
+}
+
+impl std::error::Error for StdoutClosed {}
+
+fn mark_closed(err: std::io::Error) -> std::io::Error {
+    if err.kind() == std::io::ErrorKind::BrokenPipe {
+        std::io::Error::new(std::io::ErrorKind::BrokenPipe, StdoutClosed)
+    } else {
+        err
+    }
+}
+
+/// Whether `err` is a write to [`stdout()`] whose reader went away: the reader has what it
+/// wanted, so a command may count it as success (the Unix convention for a closed pipe).
+pub fn is_closed_stdout(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .and_then(|e| e.get_ref())
+            .is_some_and(|inner| inner.is::<StdoutClosed>())
+    })
 }
 
 #[derive(Serialize)]
@@ -83,6 +133,37 @@ pub fn error(err: &anyhow::Error, code: u8, json: bool) {
         };
         let _ = self::json(&body);
     }
+}
+
+/// Reports a command-line error that clap found (exit 2) under `--json`: the same JSON
+/// object as every other failure, on stdout, with the kind `usage`. clap has already printed
+/// its own message (with the usage line) on stderr.
+pub fn usage_error(err: &clap::Error) {
+    let text = err.render().to_string();
+    // clap's first line is the sentence ("error: unexpected argument ..."); the rest is the
+    // usage line and a pointer to --help.
+    let message = text
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("error: ")
+        .to_owned();
+    let body = ErrorJson {
+        error: ErrorBody {
+            kind: "usage",
+            message,
+            exit_code: crate::exit::ERROR,
+        },
+    };
+    let _ = self::json(&body);
+}
+
+/// Whether `--json` is among the arguments (before any `--`): for errors found before the
+/// arguments are parsed, so a script asking for JSON still gets JSON.
+pub fn json_requested(args: impl IntoIterator<Item = std::ffi::OsString>) -> bool {
+    args.into_iter()
+        .take_while(|a| a != "--")
+        .any(|a| a == "--json")
 }
 
 /// Resolved colour choice for stderr/stdout human text.

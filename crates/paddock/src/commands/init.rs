@@ -86,6 +86,9 @@ struct DoctorJson {
     policy_requires: &'static str,
     effective_mode: Option<&'static str>,
     notes: Vec<String>,
+    /// The hooks folder and each hook's state, as `init --check --json` reports them.
+    hooks_dir: String,
+    hooks: Vec<HookReport>,
 }
 
 /// `paddock doctor`: the kernel's capabilities and what the policy makes of them, then the hooks.
@@ -99,6 +102,8 @@ pub fn doctor(globals: &Globals) -> anyhow::Result<u8> {
     let require = paddock_sandbox::Mode::from_name(isolation.sandbox_require.as_str())
         .unwrap_or(paddock_sandbox::Mode::Full);
     let effective = best.min(prefer);
+    let dir = hooks::hooks_dir(workspace.repo(), true)?;
+    let hook_reports = hooks::check(&dir)?;
     let report = DoctorJson {
         landlock_abi: caps.landlock_abi,
         user_namespaces: caps.user_namespaces,
@@ -109,10 +114,11 @@ pub fn doctor(globals: &Globals) -> anyhow::Result<u8> {
         policy_requires: require.as_str(),
         effective_mode: (effective >= require).then(|| effective.as_str()),
         notes: caps.notes.clone(),
+        hooks_dir: dir.path.display().to_string(),
+        hooks: hook_reports,
     };
     let hooks_ok = {
-        let dir = hooks::hooks_dir(workspace.repo(), true)?;
-        let reports = hooks::check(&dir)?;
+        let reports = &report.hooks;
         if !globals.json {
             println!("kernel:\n{caps}");
             match report.effective_mode {
@@ -125,7 +131,7 @@ pub fn doctor(globals: &Globals) -> anyhow::Result<u8> {
                     report.best_mode, report.policy_requires
                 ),
             }
-            print_hooks(&reports, &dir.path.display().to_string());
+            print_hooks(reports, &report.hooks_dir);
         }
         reports.iter().all(|h| h.state == HookState::Installed)
     };

@@ -1,15 +1,18 @@
 //! `paddock ledger verify|show|tail|export|checkpoint|push|pull|recover`.
 
 use std::io::Write;
+use std::os::unix::fs::FileExt as _;
 
 use anyhow::Context as _;
 use paddock_ledger::{Filter, GitRepo, Outcome, Record, VerifyOptions};
 use paddock_workspace::Workspace;
 use paddock_workspace::record::ledger_options;
+use serde::Serialize;
 
 use super::Globals;
 use crate::cli::{LedgerCommand, LedgerFilter};
 use crate::exit;
+use crate::progress::{self, Progress};
 
 /// `verify`: the ledger ends in a torn record (recoverable: the next append cuts it off).
 pub const TORN_TAIL: u8 = 4;
@@ -50,7 +53,36 @@ fn print_record(
     )
 }
 
+/// `ledger recover --json`: one entry per torn tail cut off (none for a clean ledger).
+#[derive(Serialize)]
+struct RecoverJson {
+    recovered: Vec<RecoveredJson>,
+}
+
+#[derive(Serialize)]
+struct RecoveredJson {
+    /// Where the torn bytes began; the file was cut back to it.
+    offset: u64,
+    /// How many bytes were cut.
+    bytes: u64,
+    /// The file that keeps them.
+    quarantine: String,
+    /// The `recovered` record that says so.
+    record: paddock_ledger::Appended,
+}
+
 pub fn run(globals: &Globals, cmd: LedgerCommand) -> anyhow::Result<u8> {
+    // Records piped into `head` or `less` that quits early: the reader has what it wanted.
+    run_command(globals, cmd).or_else(|err| {
+        if crate::output::is_closed_stdout(&err) {
+            Ok(exit::OK)
+        } else {
+            Err(err)
+        }
+    })
+}
+
+fn run_command(globals: &Globals, cmd: LedgerCommand) -> anyhow::Result<u8> {
     let workspace = globals.workspace()?;
     let path = workspace.ledger_path();
     let options = ledger_options(workspace.policy());
@@ -58,7 +90,11 @@ pub fn run(globals: &Globals, cmd: LedgerCommand) -> anyhow::Result<u8> {
     match cmd {
         LedgerCommand::Verify => {
             let anchor = VerifyOptions::anchor(repo, options.checkpoint_ref());
-            let report = paddock_ledger::verify(&path, &anchor)?;
+            let mut progress = Progress::new(globals, "verifying the ledger");
+            let report = paddock_ledger::verify_with_progress(&path, &anchor, &mut |p| {
+                progress.update(|| walked(p))
+            })?;
+            progress.finish();
             if globals.json {
                 crate::output::json(&report)?;
             } else {
@@ -111,7 +147,7 @@ pub fn run(globals: &Globals, cmd: LedgerCommand) -> anyhow::Result<u8> {
             all_writers,
         } => {
             let filter = filter(&f)?;
-            let mut out = std::io::stdout().lock();
+            let mut out = crate::output::stdout();
             if all_writers {
                 let local = paddock_ledger::LocalLedger {
                     path: &path,
@@ -132,8 +168,11 @@ pub fn run(globals: &Globals, cmd: LedgerCommand) -> anyhow::Result<u8> {
                 }
                 return Ok(exit::OK);
             }
-            let records: Vec<Record> =
-                paddock_ledger::records(&path, filter)?.collect::<Result<_, _>>()?;
+            let mut progress = Progress::new(globals, "reading the ledger");
+            // The progress line goes (is cleared) with the iterator, before anything prints.
+            let records: Vec<Record> = paddock_ledger::records(&path, filter)?
+                .with_progress(move |p| progress.update(|| walked(p)))
+                .collect::<Result<_, _>>()?;
             if globals.json {
                 crate::output::json(&records)?;
             } else {
@@ -149,8 +188,8 @@ pub fn run(globals: &Globals, cmd: LedgerCommand) -> anyhow::Result<u8> {
             follow,
         } => {
             let filter = filter(&f)?;
-            let mut out = std::io::stdout().lock();
-            let emit = |out: &mut std::io::StdoutLock, r: &Record| -> anyhow::Result<()> {
+            let mut out = crate::output::stdout();
+            let emit = |out: &mut crate::output::Stdout, r: &Record| -> anyhow::Result<()> {
                 if globals.json {
                     writeln!(out, "{}", serde_json::to_string(r)?)?;
                 } else {
@@ -177,18 +216,34 @@ pub fn run(globals: &Globals, cmd: LedgerCommand) -> anyhow::Result<u8> {
         }
         LedgerCommand::Export { filter: f } => {
             let filter = filter(&f)?;
-            let mut out = std::io::stdout().lock();
-            for record in paddock_ledger::records(&path, filter)? {
+            let mut out = crate::output::stdout();
+            let mut progress = Progress::beside_output(globals, "exporting the ledger");
+            // The verified records' own bytes, read where the walk found them (one read per
+            // record, not the whole file per record).
+            let file = std::fs::File::open(&path)
+                .with_context(|| format!("cannot read the ledger {}", path.display()))?;
+            let mut bytes = Vec::new();
+            let records = paddock_ledger::records(&path, filter)?
+                .with_progress(move |p| progress.update(|| walked(p)));
+            for record in records {
                 let record = record?;
                 if globals.json {
                     writeln!(out, "{}", serde_json::to_string(&record)?)?;
                 } else {
-                    let text = std::fs::read(&path).context("cannot read the ledger")?;
-                    let start = record.offset as usize;
-                    let end = (record.offset + record.len) as usize;
-                    out.write_all(text.get(start..end).unwrap_or_default())?;
+                    let len = usize::try_from(record.len).context("a record is too long")?;
+                    bytes.resize(len, 0);
+                    file.read_exact_at(&mut bytes, record.offset)
+                        .with_context(|| {
+                            format!(
+                                "cannot read record {} of the ledger {}",
+                                record.seq,
+                                path.display()
+                            )
+                        })?;
+                    out.write_all(&bytes)?;
                 }
             }
+            out.flush()?;
             Ok(exit::OK)
         }
         LedgerCommand::Checkpoint => {
@@ -217,6 +272,20 @@ pub fn run(globals: &Globals, cmd: LedgerCommand) -> anyhow::Result<u8> {
         LedgerCommand::Recover => {
             let mut ledger = paddock_ledger::Ledger::open(&path, options)?;
             let recovered = ledger.recover()?;
+            if globals.json {
+                crate::output::json(&RecoverJson {
+                    recovered: recovered
+                        .into_iter()
+                        .map(|r| RecoveredJson {
+                            offset: r.offset,
+                            bytes: r.bytes,
+                            quarantine: r.quarantine.display().to_string(),
+                            record: r.record,
+                        })
+                        .collect(),
+                })?;
+                return Ok(exit::OK);
+            }
             if recovered.is_empty() {
                 println!("nothing to recover: the ledger ends in a complete record");
             }
@@ -231,6 +300,17 @@ pub fn run(globals: &Globals, cmd: LedgerCommand) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
     }
+}
+
+/// `1228800 records, 3.1 MiB of 9.4 MiB (33%)`: how far a walk over the ledger has got.
+fn walked(p: paddock_ledger::Progress) -> String {
+    format!(
+        "{} records, {} of {} ({})",
+        p.records,
+        progress::bytes(p.bytes),
+        progress::bytes(p.total_bytes),
+        progress::percent(p.bytes, p.total_bytes)
+    )
 }
 
 /// Checkpoints this writer's ledger head on its ref.

@@ -3,6 +3,7 @@
 mod approve;
 mod check;
 mod demo;
+mod docs;
 mod hook;
 mod init;
 mod ledger;
@@ -24,6 +25,8 @@ use crate::output::Style;
 pub struct Globals {
     pub repo: Option<PathBuf>,
     pub json: bool,
+    /// `--quiet`: no progress on stderr.
+    pub quiet: bool,
     pub style: Style,
 }
 
@@ -51,6 +54,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
     let globals = Globals {
         repo: cli.repo,
         json: cli.json,
+        quiet: cli.quiet,
         style: Style::new(cli.color),
     };
     match cli.command {
@@ -68,5 +72,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Ledger(cmd) => ledger::run(&globals, cmd),
         Command::Demo(args) => demo::run(&globals, args),
         Command::Turn(cmd) => turn::run(&globals, cmd),
+        Command::Completions { shell } => docs::completions(shell),
+        Command::Man { out } => docs::man(&globals, out.as_deref()),
     }
 }

@@ -8,6 +8,7 @@ use super::Globals;
 use crate::cli::{ModeArg, SessionCommand, StartArgs};
 use crate::exit;
 use crate::output::{self, SessionJson};
+use crate::progress::Progress;
 
 pub fn run(globals: &Globals, cmd: SessionCommand) -> anyhow::Result<u8> {
     let workspace = globals.workspace()?;
@@ -106,7 +107,11 @@ pub fn run(globals: &Globals, cmd: SessionCommand) -> anyhow::Result<u8> {
             }
         }
         SessionCommand::Gc => {
-            let items = workspace.gc()?;
+            let mut progress = Progress::new(globals, "session gc");
+            let items = workspace.gc_with_progress(&mut |p| {
+                progress.update(|| format!("{} {}/{}: {}", p.phase, p.done + 1, p.total, p.subject))
+            })?;
+            progress.finish();
             if globals.json {
                 output::json(&items)?;
             } else if items.is_empty() {

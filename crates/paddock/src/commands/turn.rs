@@ -29,16 +29,24 @@ pub enum TurnCommand {
         paddock turn run --session s1 --role glance --pin model=m-7 --pin seed=42 --pin-file picks.yaml -- ./glance.sh\n\n\
         The command runs in the session's worktree; relative --input and --output paths are relative to it.\n\
         It finds its pins in $PADDOCK_TURN_PINS (JSON), its scratch dir in $PADDOCK_TURN_SCRATCH (also $HOME\n\
-        and $TMPDIR), its id in $PADDOCK_TURN_ID. Its stdin is /dev/null: pass data as --input files.")]
+        and $TMPDIR), its id in $PADDOCK_TURN_ID. Its stdin is /dev/null: pass data as --input files.\n\n\
+        Exit status:\n  \
+        N  the command's own status\n  \
+        1  refused: no isolation the policy allows, or the session is not live (nothing ran)\n  \
+        2  paddock's own error (an unknown session, a missing input)")]
     Run(RunArgs),
     /// Re-run a recorded turn from its pins and compare its outputs.
     ///
     /// Restores its inputs from the blob store into a fresh worktree at its commit, runs the
     /// same command with the same pins, and compares every output byte for byte. Exit 0
     /// identical, 1 different, 2 error (a missing or damaged blob, a refusal).
-    #[command(
-        after_help = "Examples:\n  paddock turn replay t-3f9a1c0d2b4e\n  paddock turn replay t-3f9a1c0d2b4e --compare --json"
-    )]
+    #[command(after_help = "Examples:\n  \
+        paddock turn replay t-3f9a1c0d2b4e\n  \
+        paddock turn replay t-3f9a1c0d2b4e --compare --json\n\n\
+        Exit status:\n  \
+        0  every output and the exit status are identical\n  \
+        1  something differs\n  \
+        2  error: an unknown turn, a missing or damaged blob, a refusal")]
     Replay {
         /// The turn id (`paddock turn list` shows them).
         turn: String,
@@ -50,12 +58,18 @@ pub enum TurnCommand {
         keep: bool,
     },
     /// The turn history, oldest first: runs, replays and refusals.
+    #[command(after_help = "Examples:\n  \
+        paddock turn list\n  \
+        paddock turn list --session s1 --json")]
     List {
         /// Only this session's turns.
         #[arg(long, value_name = "ID")]
         session: Option<String>,
     },
     /// One turn's pin, and its replays.
+    #[command(after_help = "Examples:\n  \
+        paddock turn show t-3f9a1c0d2b4e\n  \
+        paddock turn show t-3f9a1c0d2b4e --json")]
     Show {
         /// The turn id.
         turn: String,
