@@ -6,10 +6,17 @@
 //! worktree.
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::path::Path;
 
 use gix::ObjectId;
 use gix::bstr::{BStr, BString, ByteSlice};
+
+mod cache_tree;
+mod index;
+
+use cache_tree::Dir;
+use index::{Entries, Index};
 
 /// Errors reading objects or the index.
 #[derive(Debug, thiserror::Error)]
@@ -169,22 +176,17 @@ pub fn staged_changes(
     index_path: &Path,
     head: Option<ObjectId>,
 ) -> Result<Vec<BString>, Error> {
-    let index = gix::index::File::at(index_path, repo.object_hash(), true, Default::default())
-        .map_err(|e| Error::Index {
-            path: index_path.to_owned(),
-            message: e.to_string(),
-        })?;
-    let state: &gix::index::State = &index;
-    let entries = state.entries();
+    let index = Index::open(index_path, repo.object_hash())?;
+    let entries = index.entries();
     let mut out = Vec::new();
     diff_index(
         repo,
-        state,
         entries,
+        0..entries.len(),
         0,
         BStr::new(b""),
         head,
-        state.tree(),
+        index.cache_tree().map(|tree| tree.root()),
         &mut out,
     )?;
     out.sort();
@@ -192,22 +194,53 @@ pub fn staged_changes(
     Ok(out)
 }
 
+/// The end of the run of entries in `range` whose paths start with `dir` (the first one does).
+fn dir_end(
+    entries: &dyn Entries,
+    range: Range<usize>,
+    dir: &[u8],
+    cache: Option<Dir<'_>>,
+) -> usize {
+    // A valid cache-tree entry counts the entries below it; the count is only a hint (gix warns
+    // it may be wrong), so it is used only when the paths on both sides of the boundary agree.
+    if let Some(count) = cache.and_then(|c| c.entries()) {
+        let end = range.start + count as usize;
+        if count > 0
+            && end <= range.end
+            && entries.path(end - 1).starts_with(dir)
+            && (end == range.end || !entries.path(end).starts_with(dir))
+        {
+            return end;
+        }
+    }
+    // Entries are sorted by path, so a binary search finds the end.
+    let (mut lo, mut hi) = (range.start + 1, range.end);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if entries.path(mid).starts_with(dir) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
 #[allow(clippy::too_many_arguments)]
 fn diff_index(
     repo: &gix::Repository,
-    state: &gix::index::State,
-    entries: &[gix::index::Entry],
+    entries: &dyn Entries,
+    range: Range<usize>,
     prefix_len: usize,
     prefix: &BStr,
     head: Option<ObjectId>,
-    cache: Option<&gix::index::extension::Tree>,
+    cache: Option<Dir<'_>>,
     out: &mut Vec<BString>,
 ) -> Result<(), Error> {
     // git keeps a directory's cache-tree entry valid only while the index under it is unchanged
     // since the tree was written; equal to HEAD's tree means nothing is staged below.
     if let (Some(cache), Some(head)) = (cache, head)
-        && cache.num_entries.is_some()
-        && cache.id == head
+        && cache.id() == Some(head)
     {
         return Ok(());
     }
@@ -215,20 +248,21 @@ fn diff_index(
         Some(id) => tree_entries(repo, id)?.into_iter().collect(),
         None => HashMap::new(),
     };
+    let child_caches: HashMap<&[u8], Dir<'_>> = cache
+        .map(|c| c.children().map(|d| (d.name(), d)).collect())
+        .unwrap_or_default();
     let mut seen = std::collections::HashSet::new();
-    let mut i = 0;
-    while i < entries.len() {
-        let path = entries[i].path(state);
+    let mut i = range.start;
+    while i < range.end {
+        let path = entries.path(i);
         let rel = &path[prefix_len..];
         match rel.find_byte(b'/') {
             Some(slash) => {
                 let name = BString::from(&rel[..slash]);
                 let dir_len = prefix_len + slash + 1;
-                // Entries are sorted by path, so the directory's entries are contiguous: find
-                // the end by binary search instead of comparing every entry.
                 let dir = &path[..dir_len];
-                let j =
-                    i + 1 + entries[i + 1..].partition_point(|e| e.path(state).starts_with(dir));
+                let child_cache = child_caches.get(name.as_slice()).copied();
+                let j = dir_end(entries, i..range.end, dir, child_cache);
                 let before = head_entries.get(&name).copied();
                 let child_head = match before {
                     Some(e) if e.is_tree() => Some(e.id),
@@ -239,16 +273,11 @@ fn diff_index(
                     }
                     None => None,
                 };
-                let child_cache = cache.and_then(|c| {
-                    c.children
-                        .iter()
-                        .find(|t| t.name.as_slice() == name.as_slice())
-                });
                 let child_prefix = join(prefix, name.as_bstr());
                 diff_index(
                     repo,
-                    state,
-                    &entries[i..j],
+                    entries,
+                    i..j,
                     dir_len,
                     child_prefix.as_bstr(),
                     child_head,
@@ -260,11 +289,9 @@ fn diff_index(
             }
             None => {
                 let name = BString::from(rel);
-                let entry = &entries[i];
-                let mode = entry.mode.to_tree_entry_mode().map(|m| m.value());
-                let now = mode.map(|mode| Entry { mode, id: entry.id });
+                let now = entries.blob(i);
                 let before = head_entries.get(&name).copied();
-                if entry.stage_raw() != 0 || now.is_none() || before != now {
+                if entries.stage(i) != 0 || now.is_none() || before != now {
                     if let Some(b) = before
                         && b.is_tree()
                     {

@@ -14,6 +14,8 @@ use paddock_workspace::Workspace;
 use paddock_workspace::guard::SESSION_ENV;
 use paddock_workspace::record::Event;
 
+use crate::timings::Timings;
+
 /// Exit status of a refused command (POSIX shells use 126 for "found but cannot execute").
 pub const REFUSED: u8 = 126;
 /// Exit status when paddock-sh itself fails (bad usage, no repository, confinement refused).
@@ -134,37 +136,8 @@ pub fn run_code(argv: Vec<String>) -> u8 {
     }
 }
 
-/// `PADDOCK_TIMINGS=1`: print how long each phase took, to stderr.
-struct Timings {
-    on: bool,
-    start: std::time::Instant,
-    last: std::time::Instant,
-}
-
-impl Timings {
-    fn new() -> Timings {
-        let now = std::time::Instant::now();
-        Timings {
-            on: std::env::var_os("PADDOCK_TIMINGS").is_some(),
-            start: now,
-            last: now,
-        }
-    }
-    fn mark(&mut self, phase: &str) {
-        if self.on {
-            let now = std::time::Instant::now();
-            eprintln!(
-                "paddock-sh timing: {phase:<16} {:>7.3} ms (total {:.3} ms)",
-                (now - self.last).as_secs_f64() * 1e3,
-                (now - self.start).as_secs_f64() * 1e3
-            );
-            self.last = now;
-        }
-    }
-}
-
 fn run(argv: &[String]) -> anyhow::Result<u8> {
-    let mut timings = Timings::new();
+    let mut timings = Timings::new("paddock-sh");
     let invocation = parse(argv).map_err(|e| {
         anyhow::anyhow!("{e} (usage: paddock-sh [-c CMD | -lc CMD | SCRIPT | < SCRIPT])")
     })?;

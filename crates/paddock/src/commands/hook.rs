@@ -11,11 +11,13 @@ use paddock_workspace::{Session, Workspace};
 
 use super::Globals;
 use crate::exit;
+use crate::timings::Timings;
 
 pub fn run(globals: &Globals, name: &str, args: &[String]) -> anyhow::Result<u8> {
     if name == "reference-transaction" && args.first().map(String::as_str) != Some("prepared") {
         return Ok(exit::OK);
     }
+    let mut timings = Timings::new("paddock hook");
     let cwd = globals.dir()?;
     let workspace = globals
         .workspace()
@@ -24,6 +26,7 @@ pub fn run(globals: &Globals, name: &str, args: &[String]) -> anyhow::Result<u8>
     workspace.quick_ledger_check();
     let env_session = std::env::var(SESSION_ENV).ok();
     let session = workspace.acting_session(&cwd, env_session.as_deref())?;
+    timings.mark("open");
     let violations = match name {
         "pre-commit" => {
             let index = match std::env::var_os("GIT_INDEX_FILE") {
@@ -42,6 +45,7 @@ pub fn run(globals: &Globals, name: &str, args: &[String]) -> anyhow::Result<u8>
         }
         "post-commit" | "post-merge" | "post-rewrite" => {
             record_event(&workspace, session.as_ref(), name, args)?;
+            timings.mark("record");
             return Ok(exit::OK);
         }
         other => anyhow::bail!(
@@ -49,6 +53,7 @@ pub fn run(globals: &Globals, name: &str, args: &[String]) -> anyhow::Result<u8>
             paddock_workspace::hooks::EVENTS.join(", ")
         ),
     };
+    timings.mark("check");
     if violations.is_empty() {
         return Ok(exit::OK);
     }
