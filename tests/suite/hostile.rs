@@ -884,13 +884,10 @@ for _ in range(300):
         time.sleep(0.02)
 "#;
 
-// The kernel layer keeps other refs read-only by bind-mounting each ref file onto itself in
-// the session's mount namespace, inside a `refs/` that Landlock lets it write. git updates a
-// ref by renaming a new file over it; when that happens outside (a merge moving main), Linux
-// drops the bind in every other namespace, and the confined process can write the new file.
+// git updates a ref by renaming a new file over it; when that happens outside (a merge moving
+// main), Linux drops a read-only bind on the old file in every other namespace. The target
+// branch must therefore be read-only to Landlock itself, not only bound.
 #[test]
-#[ignore = "bug: a merge that moves main drops the read-only bind on refs/heads/main in running \
-            sandboxes; a confined process can then move main without git or hooks (confine.rs)"]
 fn a_confined_process_cannot_move_main_after_a_merge_replaced_its_ref() {
     if !landlock_or_skip("a_confined_process_cannot_move_main_after_a_merge_replaced_its_ref") {
         return;

@@ -344,3 +344,48 @@ fn cargo_builds_inside_a_confined_session() {
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "built inside\n");
 }
+
+#[test]
+fn a_confined_session_can_move_only_its_own_refs() {
+    let repo = TestRepo::new();
+    repo.paddock(&["init"]).ok();
+    let wt = PathBuf::from(
+        repo.start("a", &["src/**"])["worktree"]
+            .as_str()
+            .expect("w"),
+    );
+    let refs_before = repo.git(&["for-each-ref", "--format=%(refname) %(objectname)"]);
+    // Tags, branches outside the session's own, and the stash (shared by every worktree, so
+    // one session's stash would be another's to pop) all live where git cannot lock them.
+    std::fs::write(wt.join("src/lib.rs"), "changed\n").expect("w");
+    for (cmd, says) in [
+        ("git tag t1", "cannot lock ref"),
+        ("git branch side", "cannot lock ref"),
+        ("git stash", "Cannot save the current status"),
+    ] {
+        let out = sh(&wt, cmd);
+        assert!(!out.status.success(), "{cmd} succeeded");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(says),
+            "{cmd}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(
+        repo.git(&["for-each-ref", "--format=%(refname) %(objectname)"]),
+        refs_before
+    );
+    assert_eq!(
+        std::fs::read_to_string(wt.join("src/lib.rs")).expect("r"),
+        "changed\n",
+        "the failed stash lost nothing"
+    );
+    // The session's own branch still moves, with its reflog.
+    let out = sh(&wt, "git commit -q -am 'own branch'");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(repo.git(&["reflog", "paddock/a"]).contains("own branch"));
+}

@@ -6,9 +6,10 @@
 //! existing objects, so each session writes new objects to a directory of its own
 //! (`GIT_OBJECT_DIRECTORY`, with the shared store as an alternate; the shared store lists it as
 //! an alternate too, so everybody outside reads its objects), moved into the shared store when
-//! the session ends. `refs/` and `logs/` stay writable so git can create the session's lock
-//! files, but every existing ref and reflog other than the session's own is bound read-only:
-//! `refs/heads/main` and other sessions' branches cannot be rewritten, renamed over or deleted.
+//! the session ends. Of `refs/` and `logs/` only the directory of the session branches is
+//! writable, so git can lock and rename the session's own branch; `refs/heads/main`, tags and
+//! every other ref stay read-only to Landlock, and other sessions' branches in that directory
+//! are bound read-only.
 
 use std::path::{Path, PathBuf};
 
@@ -214,10 +215,14 @@ impl Workspace {
         if session.mode == Mode::Worktree {
             spec.writable
                 .push(self.ensure_session_objects(&session.id)?);
-            spec.writable.push(common.join("refs"));
-            let logs = common.join("logs");
-            std::fs::create_dir_all(&logs).map_err(io("cannot create", &logs))?;
-            spec.writable.push(logs);
+            // Only the directory holding the session branches is writable (git creates
+            // `<branch>.lock` next to the branch and renames it over): everything else under
+            // `refs/` and `logs/` (the target branch, tags, remotes, the shared stash) stays
+            // read-only by Landlock, which holds whatever renames happen outside.
+            for dir in session_ref_dirs(common, session) {
+                std::fs::create_dir_all(&dir).map_err(io("cannot create", &dir))?;
+                spec.writable.push(dir);
+            }
             if let Some(own) = own_admin_dir(common, worktree) {
                 spec.writable.push(own);
             }
@@ -249,30 +254,24 @@ impl Workspace {
             }
         }
         if session.mode == Mode::Worktree {
-            let own_ref = session
+            // Other sessions' branches share the directory the session writes its own branch
+            // in: bind each read-only. A bind only holds until the file is replaced outside (a
+            // commit in that session renames a new file over it); Landlock cannot tell files
+            // of one directory apart, so the merge-back re-checks what a branch holds.
+            let own: Vec<PathBuf> = session
                 .branch
-                .as_ref()
-                .map(|b| common.join("refs/heads").join(b));
-            let own_log = session
-                .branch
-                .as_ref()
-                .map(|b| common.join("logs/refs/heads").join(b));
-            // Other sessions' branches (and their reflogs) are deleted when those sessions end,
-            // at any moment: protect them while they exist, without failing this command when
-            // one is gone by the time the sandbox is set up.
-            let session_refs = [
-                common.join("refs/heads/paddock"),
-                common.join("logs/refs/heads/paddock"),
-            ];
-            for base in [common.join("refs"), common.join("logs")] {
-                for file in files_under(&base) {
-                    if Some(&file) == own_ref.as_ref() || Some(&file) == own_log.as_ref() {
-                        continue;
-                    }
-                    if session_refs.iter().any(|dir| file.starts_with(dir)) {
+                .iter()
+                .flat_map(|b| {
+                    [
+                        common.join("refs/heads").join(b),
+                        common.join("logs/refs/heads").join(b),
+                    ]
+                })
+                .collect();
+            for dir in session_ref_dirs(common, session) {
+                for file in files_under(&dir) {
+                    if !own.contains(&file) {
                         spec.read_only_binds_if_present.push(file);
-                    } else {
-                        spec.read_only_binds.push(file);
                     }
                 }
             }
@@ -436,6 +435,24 @@ impl Workspace {
 }
 
 /// `worktrees/<name>/` of the linked worktree at `worktree`.
+/// The directories of `refs/` and `logs/` a worktree session writes its branch in: the
+/// branch's parent (`refs/heads/paddock` for `paddock/<id>`). None for a branch directly under
+/// `refs/heads`, whose directory holds the target branch: such a session cannot commit.
+fn session_ref_dirs(common: &Path, session: &Session) -> Vec<PathBuf> {
+    let Some(parent) = session
+        .branch
+        .as_deref()
+        .and_then(|b| Path::new(b).parent())
+        .filter(|p| !p.as_os_str().is_empty())
+    else {
+        return Vec::new();
+    };
+    vec![
+        common.join("refs/heads").join(parent),
+        common.join("logs/refs/heads").join(parent),
+    ]
+}
+
 fn own_admin_dir(common: &Path, worktree: &Path) -> Option<PathBuf> {
     let text = std::fs::read_to_string(worktree.join(".git")).ok()?;
     let dir = PathBuf::from(text.strip_prefix("gitdir: ")?.trim());
