@@ -15,7 +15,7 @@ use crate::time::Timestamp;
 #[non_exhaustive]
 pub enum Error {
     /// This flush failed; its records were not written.
-    #[error("{lost} buffered ledger records were not written: {source}")]
+    #[error("{lost} buffered ledger records were not written")]
     Append {
         /// How many records were lost.
         lost: usize,
@@ -41,11 +41,11 @@ pub enum Error {
 }
 
 impl Error {
-    fn sticky(&self, path: &std::path::Path) -> Error {
+    pub(crate) fn sticky(&self, path: &std::path::Path) -> Error {
         match self {
             Error::Append { lost, source } => Error::Failed {
                 path: path.to_path_buf(),
-                message: source.to_string(),
+                message: sentence(source),
                 lost: *lost,
             },
             Error::Failed {
@@ -59,6 +59,19 @@ impl Error {
             },
         }
     }
+}
+
+/// An error and its causes as one line (`what: why: why`): the sticky error keeps no source,
+/// so it carries the whole chain as text (each error's message leaves its cause to the chain).
+fn sentence(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(err) = cause {
+        text.push_str(": ");
+        text.push_str(&err.to_string());
+        cause = err.source();
+    }
+    text
 }
 
 struct State {

@@ -62,7 +62,7 @@ pub enum Error {
     #[error(transparent)]
     Git(#[from] GitError),
     /// The ledger cannot be read.
-    #[error("cannot read ledger {}: {source}", path.display())]
+    #[error("cannot read ledger {}", path.display())]
     Io {
         /// The ledger.
         path: PathBuf,
@@ -81,7 +81,7 @@ pub enum Error {
         attempts: u32,
     },
     /// The checkpoint was made but the `checkpoint` record could not be appended.
-    #[error("the checkpoint was committed but could not be recorded in the ledger: {0}")]
+    #[error("the checkpoint was committed but could not be recorded in the ledger")]
     Record(#[source] Box<append::Error>),
 }
 

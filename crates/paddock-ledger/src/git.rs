@@ -266,7 +266,7 @@ fn describe<S: AsRef<OsStr>>(args: &[S]) -> String {
 #[non_exhaustive]
 pub enum GitError {
     /// git could not be started (is it installed and on PATH?).
-    #[error("cannot run `git {args}` for {}: {source} (is git installed and on PATH?)", git_dir.display())]
+    #[error("cannot run `git {args}` for {} (is git installed and on PATH?)", git_dir.display())]
     Spawn {
         /// The git dir.
         git_dir: PathBuf,

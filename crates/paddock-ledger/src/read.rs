@@ -59,7 +59,7 @@ pub enum DecodeError {
         found: Kind,
     },
     /// The data does not fit the type.
-    #[error("the data of record {seq} (`{kind}`) does not fit: {source}")]
+    #[error("the data of record {seq} (`{kind}`) does not fit")]
     Data {
         /// Its seq.
         seq: u64,
@@ -145,7 +145,7 @@ impl Filter {
 #[non_exhaustive]
 pub enum Error {
     /// The file cannot be read.
-    #[error("cannot {op} ledger {}: {source}", path.display())]
+    #[error("cannot {op} ledger {}", path.display())]
     Io {
         /// The ledger.
         path: PathBuf,

@@ -214,7 +214,7 @@ impl VerifyOptions {
 #[non_exhaustive]
 pub enum Error {
     /// The file cannot be read.
-    #[error("cannot {op} ledger {}: {source}", path.display())]
+    #[error("cannot {op} ledger {}", path.display())]
     Io {
         /// The ledger.
         path: PathBuf,
@@ -225,7 +225,7 @@ pub enum Error {
         source: io::Error,
     },
     /// The checkpoint ref cannot be read.
-    #[error("cannot read the checkpoint ref {ref_name} to verify {} against: {source}", path.display())]
+    #[error("cannot read the checkpoint ref {ref_name} to verify {} against", path.display())]
     Anchor {
         /// The ledger.
         path: PathBuf,

@@ -40,7 +40,7 @@ pub enum Error {
     #[error(transparent)]
     Anchor(#[from] AnchorError),
     /// A writer's ledger does not verify.
-    #[error("the ledger of writer {writer}: {source}")]
+    #[error("cannot read the ledger of writer {writer}")]
     Read {
         /// The writer.
         writer: String,
