@@ -2,14 +2,16 @@
 //! `--help`, `--json` on every command that reads or reports, and quiet stderr off a terminal.
 
 use std::collections::BTreeSet;
+use std::io::{BufRead as _, BufReader, Read as _};
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use pretty_assertions::assert_eq;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::harness::{Run, TestRepo, paddock_in};
+use super::harness::{Run, TestRepo, paddock_in, paddock_rec_in};
 
 fn paddock(args: &[&str]) -> Run {
     let dir = std::env::temp_dir();
@@ -437,35 +439,190 @@ fn long_operations_draw_no_progress_off_a_terminal_and_export_is_exact() {
     assert!(String::from_utf8_lossy(&ledger).contains(&text[..text.len().min(200)]));
 }
 
-#[test]
-fn a_closed_pipe_is_not_an_error() {
+/// Runs `paddock ARGS` in `repo` with `stdout` as its stdout.
+fn with_stdout(repo: &TestRepo, args: &[&str], stdout: impl Into<Stdio>) -> Run {
+    Run {
+        output: paddock_in(&repo.root)
+            .args(args)
+            .stdout(stdout)
+            .output()
+            .expect("paddock runs"),
+    }
+}
+
+/// A repository with a session, a turn and records, for the output tests.
+fn busy_repo() -> TestRepo {
     let repo = TestRepo::new();
     repo.paddock(&["init"]).ok();
     repo.start("claim-1", &["src/**"]);
-    for args in [
-        &["ledger", "export"][..],
-        &["ledger", "export", "--json"],
-        &["ledger", "show"],
-        &["ledger", "show", "--json"],
-        &["ledger", "tail"],
-        &["completions", "bash"],
-        &["man"],
-    ] {
+    repo.paddock(&[
+        "turn",
+        "run",
+        "--session",
+        "claim-1",
+        "--role",
+        "r",
+        "--",
+        "true",
+    ])
+    .ok();
+    repo
+}
+
+/// Commands whose results go to stdout, each with the exit status it has in `busy_repo`,
+/// which a closed stdout must not change.
+const PRINTING: &[(&[&str], i32)] = &[
+    (&["ledger", "export"], 0),
+    (&["ledger", "export", "--json"], 0),
+    (&["ledger", "show"], 0),
+    (&["ledger", "show", "--json"], 0),
+    (&["ledger", "tail"], 0),
+    (&["ledger", "verify"], 0),
+    (&["ledger", "verify", "--json"], 0),
+    (&["completions", "bash"], 0),
+    (&["man"], 0),
+    (&["status"], 0),
+    (&["status", "--json"], 0),
+    (&["session", "list"], 0),
+    (&["session", "show", "claim-1"], 0),
+    (&["policy", "rules"], 0),
+    (&["policy", "default"], 0),
+    (&["policy", "check"], 0),
+    (&["approve", "list"], 0),
+    (&["turn", "list"], 0),
+    (&["init", "--check"], 0),
+    (&["check", "-c", "ls"], 0),
+    // A denial stays a denial (and so does its JSON's exit status).
+    (&["check", "--json", "-c", "git reset --hard"], 1),
+];
+
+#[test]
+fn a_closed_pipe_is_not_an_error() {
+    let repo = busy_repo();
+    for (args, code) in PRINTING {
         // A pipe whose reader is gone before paddock writes: every write fails with EPIPE,
         // as it does once `| head` has read its fill.
         let (reader, writer) = std::io::pipe().expect("pipe");
         drop(reader);
-        let out = paddock_in(&repo.root)
-            .args(args)
-            .stdout(writer)
-            .output()
-            .expect("paddock runs");
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{args:?}");
+        let run = with_stdout(&repo, args, writer);
+        assert_eq!(run.code(), *code, "{args:?}: {}", run.stderr());
+        assert_eq!(run.stderr(), "", "{args:?}");
     }
+    // Also with --json on a failure: the JSON error has nowhere to go, the sentence does.
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    with_stdout(&repo, &["session", "show", "nope", "--json"], writer)
+        .fails(2)
+        .stderr_has("paddock: error: ");
+}
+
+#[test]
+fn a_pipe_closed_part_way_ends_quietly() {
+    let repo = busy_repo();
+    // More than a pipe holds (64 KiB), so paddock is still writing when `head` exits.
+    for args in [
+        &["completions", "bash"][..],
+        &["ledger", "export"],
+        &["status"],
+    ] {
+        let out = Command::new("bash")
+            .arg("-c")
+            .arg(r#""$0" "$@" | head -c 10 >/dev/null; exit "${PIPESTATUS[0]}""#)
+            .arg(env!("CARGO_BIN_EXE_paddock"))
+            .args(args)
+            .current_dir(&repo.root)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("bash runs");
+        let run = Run { output: out };
+        assert_eq!(run.code(), 0, "{args:?}: {}", run.stderr());
+        assert_eq!(run.stderr(), "", "{args:?}");
+    }
+
+    // A stream that never ends on its own stops once its reader goes away.
+    let mut follow = paddock_in(&repo.root)
+        .args(["ledger", "tail", "-f", "-n", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("paddock runs");
+    let mut stdout = BufReader::new(follow.stdout.take().expect("piped"));
+    let mut first = String::new();
+    stdout.read_line(&mut first).expect("a record");
+    assert!(first.contains("turn."), "{first}");
+    drop(stdout);
+    // The next record is written into the closed pipe: EPIPE, and tail -f ends.
+    let rec = paddock_rec_in(&repo.root)
+        .args(["note.test", "--session", "claim-1", "n=1"])
+        .output()
+        .expect("paddock-rec runs");
+    assert!(
+        rec.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rec.stderr)
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = follow.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = follow.kill();
+            panic!("ledger tail -f kept running after its reader went away");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    follow
+        .stderr
+        .take()
+        .expect("piped")
+        .read_to_string(&mut stderr)
+        .expect("stderr");
+    assert_eq!((status.code(), stderr.as_str()), (Some(0), ""));
+}
+
+#[test]
+fn a_closed_stdout_is_not_an_error() {
+    let repo = busy_repo();
+    for (args, code) in PRINTING {
+        // `>&-`: no fd 1 at all when paddock starts.
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(r#"exec "$0" "$@" >&-"#)
+            .arg(env!("CARGO_BIN_EXE_paddock"))
+            .args(*args)
+            .current_dir(&repo.root)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("sh runs");
+        let run = Run { output: out };
+        assert_eq!(run.code(), *code, "{args:?}: {}", run.stderr());
+        assert_eq!(run.stderr(), "", "{args:?}");
+    }
+}
+
+#[test]
+fn a_failing_stdout_is_an_error_with_a_sentence() {
+    let repo = busy_repo();
+    let full = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full")
+    };
+    for (args, _) in PRINTING {
+        // `check -c ls` prints "allow"; the denial prints nothing on stdout without --json.
+        let run = with_stdout(&repo, args, full());
+        assert_eq!(run.code(), 2, "{args:?}: {}", run.stderr());
+        assert_eq!(
+            run.stderr(),
+            "paddock: error: cannot write to stdout: No space left on device (os error 28)\n",
+            "{args:?}"
+        );
+    }
+    // Nothing on stdout, nothing to fail: the outcome stands.
+    with_stdout(&repo, &["check", "-c", "git reset --hard"], full())
+        .fails(1)
+        .stderr_has("git reset --hard");
 }

@@ -241,3 +241,44 @@ fn the_ledger_is_checkpointed_when_a_session_ends() {
         "{report}"
     );
 }
+
+/// An error's cause is said once: the ledger's errors leave it to the chain, which the binaries
+/// print (it used to read "...: No such file or directory (os error 2): No such file or
+/// directory (os error 2)").
+#[test]
+fn a_missing_ledger_is_reported_once_per_cause() {
+    let repo = TestRepo::new();
+    repo.init();
+    let ledger = repo.state_dir().join("ledger.yaml");
+    assert!(!ledger.exists(), "init records nothing");
+    let cause = "No such file or directory (os error 2)";
+    for args in [
+        &["ledger", "verify"][..],
+        &["ledger", "show"],
+        &["ledger", "export"],
+    ] {
+        let run = repo.paddock(args).fails(2);
+        assert_eq!(
+            run.stderr(),
+            format!(
+                "paddock: error: cannot open ledger {}: {cause}\n",
+                ledger.display()
+            ),
+            "{args:?}"
+        );
+    }
+    let run = repo.paddock(&["ledger", "verify", "--json"]).fails(2);
+    let message = run.json()["error"]["message"]
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_default();
+    assert_eq!(message.matches(cause).count(), 1, "{message}");
+    // paddock-rec renders its errors the same way.
+    let out = super::harness::paddock_rec_in(&repo.root)
+        .args(["note.x", "--data-file", "missing.yaml"])
+        .output()
+        .expect("paddock-rec runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.matches(cause).count(), 1, "{stderr}");
+}

@@ -23,6 +23,36 @@ impl std::fmt::Display for Refusal {
 
 impl std::error::Error for Refusal {}
 
+/// The exit status once a command is done, from its result and what became of its stdout.
+///
+/// A reader of stdout that went away (`| head`, a pager that quit) is no error: the reader has
+/// what it wanted (the Unix convention for a closed pipe). A command whose only trouble that
+/// was exits as it would have, quietly; a stream it cut short exits [`OK`], as when the stream
+/// ends. Any other failure to write stdout (a full disk) is an error: a sentence on stderr,
+/// [`ERROR`].
+pub fn settle(
+    result: anyhow::Result<u8>,
+    stdout: Option<crate::output::Failure>,
+    json: bool,
+) -> u8 {
+    match result {
+        Err(err) if crate::output::is_closed_stdout(&err) => OK,
+        Err(err) => {
+            let code = code_for(&err);
+            crate::output::error(&err, code, json);
+            code
+        }
+        Ok(code) => match stdout {
+            Some(failure) if !failure.is_closed() => {
+                // No JSON: stdout is where it would have gone.
+                crate::output::error(&anyhow::Error::new(failure.to_error()), ERROR, false);
+                ERROR
+            }
+            _ => code,
+        },
+    }
+}
+
 /// The exit code for an error: refusals are 1, everything else 2.
 pub fn code_for(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {

@@ -3,6 +3,29 @@
 //! the three thin `main`s share it; it is not an API.
 #![allow(missing_docs)]
 
+// Every `print!`, `println!`, `eprint!` and `eprintln!` in this crate's modules (declared below,
+// so these shadow std's macros there) goes through `output`. std's versions panic when the write
+// fails: `paddock ledger export | head -1` closes the pipe early, `> /dev/full` fills up. On
+// stdout a failure is remembered, the command finishes, and `paddock()` decides once it is done:
+// a reader that went away is quiet success, anything else an error (see `output::Stdout`).
+// A diagnostic that cannot be written to stderr has nowhere else to go and is dropped.
+#[allow(unused_macros)]
+macro_rules! print {
+    ($($arg:tt)*) => { $crate::output::print(format_args!($($arg)*)) };
+}
+macro_rules! println {
+    () => { $crate::output::print(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::output::print_line(format_args!($($arg)*)) };
+}
+#[allow(unused_macros)]
+macro_rules! eprint {
+    ($($arg:tt)*) => { $crate::output::eprint(format_args!($($arg)*)) };
+}
+macro_rules! eprintln {
+    () => { $crate::output::eprint(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::output::eprint(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
 mod agents;
 mod cli;
 mod commands;
@@ -80,12 +103,6 @@ pub fn paddock() -> ExitCode {
         }
     };
     let json = cli.json;
-    match commands::run(cli) {
-        Ok(code) => ExitCode::from(code),
-        Err(err) => {
-            let code = exit::code_for(&err);
-            output::error(&err, code, json);
-            ExitCode::from(code)
-        }
-    }
+    let result = commands::run(cli);
+    ExitCode::from(exit::settle(result, output::finish(), json))
 }

@@ -1,6 +1,8 @@
-//! Rendering: JSON wire types (stdout) and human text (stderr for diagnostics, stdout for data).
+//! Rendering: results on stdout (JSON or human text), diagnostics and errors on stderr, through
+//! one writer ([`stdout()`]) that survives a closed or failing stdout; errors as sentences.
 
 use std::io::{IsTerminal, Write};
+use std::sync::OnceLock;
 
 use serde::Serialize;
 
@@ -45,62 +47,178 @@ impl<'a> From<&'a paddock_workspace::Session> for SessionJson<'a> {
     }
 }
 
-/// Prints a value as one JSON document on stdout.
+/// Prints a value as one JSON document on stdout. Only a value that cannot be serialized is an
+/// error here; a failed write is remembered, like any other (see [`stdout()`]).
 pub fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
-    let mut out = stdout();
-    // As an io::Error, so a closed stdout stays recognisable (`is_closed_stdout`).
-    serde_json::to_writer_pretty(&mut out, value).map_err(std::io::Error::from)?;
-    writeln!(out)?;
+    let mut text = serde_json::to_vec_pretty(value)?;
+    text.push(b'\n');
+    write_remembered(&text);
     Ok(())
 }
 
-/// stdout for a command's results. A write that fails because the reader went away (`| head`)
-/// is marked, so [`is_closed_stdout`] can tell it apart from any other broken pipe (one to a
-/// git process, which is a real failure).
+/// `print!` (see the macros in `lib.rs`): through [`stdout()`], a failure remembered.
+pub fn print(args: std::fmt::Arguments<'_>) {
+    match args.as_str() {
+        Some(text) => write_remembered(text.as_bytes()),
+        None => write_remembered(args.to_string().as_bytes()),
+    }
+}
+
+/// `println!` (see the macros in `lib.rs`): through [`stdout()`], a failure remembered.
+pub fn print_line(args: std::fmt::Arguments<'_>) {
+    let mut text = args.to_string();
+    text.push('\n');
+    write_remembered(text.as_bytes());
+}
+
+/// `eprint!`/`eprintln!` (see the macros in `lib.rs`). A diagnostic that cannot be written
+/// has nowhere else to go, so a failure is ignored (std's macros would panic: `2>&1 | head`).
+pub fn eprint(args: std::fmt::Arguments<'_>) {
+    let _ = std::io::stderr().lock().write_fmt(args);
+}
+
+/// Writes through [`stdout()`]; a failure is remembered for [`finish()`], not returned. For
+/// output whose loss must not change what the command does or its exit status.
+fn write_remembered(bytes: &[u8]) {
+    let mut out = stdout();
+    let _ = out.write_all(bytes);
+}
+
+/// The one writer for what commands print on stdout: results, JSON, streams.
+///
+/// std's `println!` panics when the write fails. Here the first failure is remembered, and
+/// every later write fails the same way without trying, so a command stops producing output it
+/// cannot deliver. [`finish()`] tells `paddock()` what happened, which decides: a reader that
+/// went away (EPIPE: `| head` has read what it wanted, `less` quit) is no error, and the
+/// command exits as it would have, quietly; any other failure (a full disk) is an error,
+/// exit 2. Streaming commands propagate the error with `?` to stop early; everything else
+/// prints with `println!` (which comes here too, see `lib.rs`) or [`json()`] and goes on.
+///
+/// A stdout closed before paddock starts (`>&-`) never gets here as an error: Rust's runtime
+/// opens /dev/null on a closed standard descriptor, so the output is simply discarded.
 pub struct Stdout(std::io::StdoutLock<'static>);
 
-/// The process's stdout, locked, with closed-reader errors marked.
+/// The process's stdout, locked, for writing a command's results.
 pub fn stdout() -> Stdout {
     Stdout(std::io::stdout().lock())
 }
 
 impl Write for Stdout {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.write(buf).map_err(mark_closed)
+        if let Some(failure) = FAILURE.get() {
+            return Err(failure.to_error());
+        }
+        self.0.write(buf).map_err(failed)
     }
     fn flush(&mut self) -> std::io::Result<()> {
-        self.0.flush().map_err(mark_closed)
+        if let Some(failure) = FAILURE.get() {
+            return Err(failure.to_error());
+        }
+        self.0.flush().map_err(failed)
     }
 }
 
+/// The first failed write to stdout (see [`Stdout`]).
+static FAILURE: OnceLock<Failure> = OnceLock::new();
+
+/// How writing to stdout failed.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    kind: std::io::ErrorKind,
+    message: String,
+}
+
+impl Failure {
+    /// The reader went away: not an error.
+    pub fn is_closed(&self) -> bool {
+        self.kind == std::io::ErrorKind::BrokenPipe
+    }
+
+    /// The failure as an error: "cannot write to stdout", caused by what the system said.
+    pub fn to_error(&self) -> std::io::Error {
+        std::io::Error::new(
+            self.kind,
+            StdoutError {
+                closed: self.is_closed(),
+                source: std::io::Error::new(self.kind, self.message.clone()),
+            },
+        )
+    }
+}
+
+fn failed(err: std::io::Error) -> std::io::Error {
+    let failure = Failure {
+        kind: err.kind(),
+        message: err.to_string(),
+    };
+    let error = failure.to_error();
+    // Only the first failure counts: later ones are its echoes.
+    let _ = FAILURE.set(failure);
+    error
+}
+
+/// Flushes stdout and returns the first failed write, if any: for `paddock()` to decide the
+/// exit status once the command is done.
+pub fn finish() -> Option<Failure> {
+    let _ = stdout().flush();
+    FAILURE.get().cloned()
+}
+
+/// A failed write to stdout, marked as such, so [`is_closed_stdout`] can tell a closed stdout
+/// apart from any other broken pipe (one to a git process, which is a real failure).
 #[derive(Debug)]
-struct StdoutClosed;
+struct StdoutError {
+    closed: bool,
+    source: std::io::Error,
+}
 
-impl std::fmt::Display for StdoutClosed {
+impl std::fmt::Display for StdoutError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("stdout was closed by its reader")
+        f.write_str(if self.closed {
+            "stdout was closed by its reader"
+        } else {
+            "cannot write to stdout"
+        })
     }
 }
 
-impl std::error::Error for StdoutClosed {}
-
-fn mark_closed(err: std::io::Error) -> std::io::Error {
-    if err.kind() == std::io::ErrorKind::BrokenPipe {
-        std::io::Error::new(std::io::ErrorKind::BrokenPipe, StdoutClosed)
-    } else {
-        err
+impl std::error::Error for StdoutError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
     }
 }
 
 /// Whether `err` is a write to [`stdout()`] whose reader went away: the reader has what it
-/// wanted, so a command may count it as success (the Unix convention for a closed pipe).
+/// wanted, so it counts as success (the Unix convention for a closed pipe).
 pub fn is_closed_stdout(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
         cause
             .downcast_ref::<std::io::Error>()
             .and_then(|e| e.get_ref())
-            .is_some_and(|inner| inner.is::<StdoutClosed>())
+            .and_then(|inner| inner.downcast_ref::<StdoutError>())
+            .is_some_and(|e| e.closed)
     })
+}
+
+/// An error as one line for people: the message of each error in the chain, joined by `: `.
+///
+/// Errors in paddock's libraries leave their cause to `source()` and do not repeat it in their
+/// message; some (those that wrap another error's text) still do. A cause whose message the
+/// line already holds is left out, so nothing is said twice (`cannot open ledger X: No such
+/// file or directory (os error 2): No such file or directory (os error 2)`).
+pub fn sentence(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }
 
 #[derive(Serialize)]
@@ -122,12 +240,13 @@ pub fn error(err: &anyhow::Error, code: u8, json: bool) {
     } else {
         "error"
     };
-    eprintln!("paddock: {word}: {err:#}");
+    let message = sentence(err);
+    eprintln!("paddock: {word}: {message}");
     if json {
         let body = ErrorJson {
             error: ErrorBody {
                 kind: crate::exit::kind_for(err),
-                message: format!("{err:#}"),
+                message,
                 exit_code: code,
             },
         };
@@ -208,5 +327,74 @@ impl Style {
     }
     pub fn dim(self, text: &str) -> String {
         self.paint("2", text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    /// An error that, like many, puts its cause's message into its own and returns it as the
+    /// source as well.
+    #[derive(Debug)]
+    struct Embeds(std::io::Error);
+
+    impl std::fmt::Display for Embeds {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "cannot open ledger x: {}", self.0)
+        }
+    }
+
+    impl std::error::Error for Embeds {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    fn enoent() -> std::io::Error {
+        std::io::Error::from_raw_os_error(2)
+    }
+
+    #[test]
+    fn a_sentence_says_each_cause_once() {
+        let err = anyhow::Error::new(Embeds(enoent())).context("cannot verify");
+        assert_eq!(
+            sentence(&err),
+            "cannot verify: cannot open ledger x: No such file or directory (os error 2)"
+        );
+        // A cause left to the chain is printed once, after its error.
+        let err = anyhow::Error::new(enoent()).context("cannot read x");
+        assert_eq!(
+            sentence(&err),
+            "cannot read x: No such file or directory (os error 2)"
+        );
+    }
+
+    #[test]
+    fn stdout_failures_read_as_sentences() {
+        let full = Failure {
+            kind: std::io::ErrorKind::StorageFull,
+            message: "No space left on device (os error 28)".to_owned(),
+        };
+        assert!(!full.is_closed());
+        let err = anyhow::Error::new(full.to_error());
+        assert_eq!(
+            sentence(&err),
+            "cannot write to stdout: No space left on device (os error 28)"
+        );
+        assert!(!is_closed_stdout(&err));
+        let closed = Failure {
+            kind: std::io::ErrorKind::BrokenPipe,
+            message: "Broken pipe (os error 32)".to_owned(),
+        };
+        assert!(closed.is_closed());
+        assert!(is_closed_stdout(
+            &anyhow::Error::new(closed.to_error()).context("cannot print")
+        ));
+        // A broken pipe that is not stdout's (to a child process) is a real failure.
+        assert!(!is_closed_stdout(&anyhow::Error::new(
+            std::io::Error::from(std::io::ErrorKind::BrokenPipe)
+        )));
     }
 }

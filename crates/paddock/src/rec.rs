@@ -47,7 +47,7 @@ pub fn main(argv: Vec<String>) -> ExitCode {
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("paddock-rec: error: {err:#}");
+            eprintln!("paddock-rec: error: {}", crate::output::sentence(&err));
             ExitCode::from(crate::exit::ERROR)
         }
     }

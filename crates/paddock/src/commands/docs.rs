@@ -156,21 +156,13 @@ fn escape(line: &str) -> String {
     text
 }
 
-/// Writes generated text to stdout. A reader that went away (`| head`) is not an error: it
-/// has what it wanted (the Unix convention for a closed pipe).
+/// Writes generated text to stdout. A reader that goes away (`| head`) is no error
+/// (`exit::settle`).
 fn write_stdout(bytes: &[u8]) -> anyhow::Result<u8> {
     let mut stdout = crate::output::stdout();
-    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
-        Err(err) => {
-            let err = anyhow::Error::new(err).context("cannot write to stdout");
-            if crate::output::is_closed_stdout(&err) {
-                Ok(exit::OK)
-            } else {
-                Err(err)
-            }
-        }
-        Ok(()) => Ok(exit::OK),
-    }
+    stdout.write_all(bytes)?;
+    stdout.flush()?;
+    Ok(exit::OK)
 }
 
 #[cfg(test)]

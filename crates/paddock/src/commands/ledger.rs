@@ -71,18 +71,9 @@ struct RecoveredJson {
     record: paddock_ledger::Appended,
 }
 
+/// The streams (`show`, `tail`, `export`) write with `?`, so a reader that goes away (`| head`)
+/// stops them; `exit::settle` counts that as success.
 pub fn run(globals: &Globals, cmd: LedgerCommand) -> anyhow::Result<u8> {
-    // Records piped into `head` or `less` that quits early: the reader has what it wanted.
-    run_command(globals, cmd).or_else(|err| {
-        if crate::output::is_closed_stdout(&err) {
-            Ok(exit::OK)
-        } else {
-            Err(err)
-        }
-    })
-}
-
-fn run_command(globals: &Globals, cmd: LedgerCommand) -> anyhow::Result<u8> {
     let workspace = globals.workspace()?;
     let path = workspace.ledger_path();
     let options = ledger_options(workspace.policy());
@@ -218,13 +209,13 @@ fn run_command(globals: &Globals, cmd: LedgerCommand) -> anyhow::Result<u8> {
             let filter = filter(&f)?;
             let mut out = crate::output::stdout();
             let mut progress = Progress::beside_output(globals, "exporting the ledger");
+            let records = paddock_ledger::records(&path, filter)?
+                .with_progress(move |p| progress.update(|| walked(p)));
             // The verified records' own bytes, read where the walk found them (one read per
             // record, not the whole file per record).
             let file = std::fs::File::open(&path)
                 .with_context(|| format!("cannot read the ledger {}", path.display()))?;
             let mut bytes = Vec::new();
-            let records = paddock_ledger::records(&path, filter)?
-                .with_progress(move |p| progress.update(|| walked(p)));
             for record in records {
                 let record = record?;
                 if globals.json {

@@ -1,6 +1,7 @@
 //! `paddock watch`.
 
-use std::sync::atomic::AtomicBool;
+use std::io::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use paddock_workspace::watch::Options;
 
@@ -27,13 +28,15 @@ pub fn run(globals: &Globals, session: Option<String>, daemon: bool) -> anyhow::
             eprintln!("paddock: watching {dirs} directories (Ctrl-C stops)");
         }
     };
+    let mut out = crate::output::stdout();
     workspace.watch(&options, &stop, ready, |finding| {
-        if json {
-            if let Ok(line) = serde_json::to_string(finding) {
-                println!("{line}");
-            }
+        let written = if json {
+            serde_json::to_string(finding)
+                .map_err(std::io::Error::from)
+                .and_then(|line| writeln!(out, "{line}"))
         } else {
-            println!(
+            writeln!(
+                out,
                 "{} {} {} [{}]{}",
                 finding.seen,
                 finding.session.as_deref().unwrap_or("(main worktree)"),
@@ -44,7 +47,14 @@ pub fn run(globals: &Globals, session: Option<String>, daemon: bool) -> anyhow::
                 } else {
                     ""
                 }
-            );
+            )
+        }
+        .and_then(|()| out.flush());
+        // The finding is recorded (and the session blocked) before it is reported. Once it
+        // cannot be reported, stop, as `tail -f | head` does: a reader that went away is
+        // done (exit 0), a failing stdout is an error (`exit::settle`).
+        if written.is_err() {
+            stop.store(true, Ordering::Relaxed);
         }
     })?;
     Ok(exit::OK)
