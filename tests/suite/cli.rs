@@ -209,8 +209,8 @@ fn man_writes_a_page_per_command_that_man_can_render() {
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(on_disk, json.pages.iter().cloned().collect());
-    // One page per visible command, named after its path.
-    let expected: BTreeSet<String> = command_tree()
+    // One page per visible command, named after its path, and one for each other program.
+    let mut expected: BTreeSet<String> = command_tree()
         .iter()
         .map(|path| {
             std::iter::once("paddock")
@@ -220,6 +220,7 @@ fn man_writes_a_page_per_command_that_man_can_render() {
                 + ".1"
         })
         .collect();
+    expected.extend(["paddock-rec.1".to_owned(), "paddock-sh.1".to_owned()]);
     assert_eq!(on_disk, expected);
     assert!(!on_disk.contains("paddock-hook.1") && !on_disk.contains("paddock-help.1"));
 
@@ -256,6 +257,26 @@ fn man_writes_a_page_per_command_that_man_can_render() {
     assert!(verify.contains("EXIT STATUS"), "{verify}");
     let root = render(&dir.join("paddock.1"));
     assert!(root.contains("paddock-session(1)"), "{root}");
+    // paddock-rec's page comes from its own command line; paddock-sh's is written by hand.
+    let rec = render(&dir.join("paddock-rec.1"));
+    for text in [
+        "--data-file",
+        "--session",
+        "EXIT STATUS",
+        "paddock-rec note.review",
+    ] {
+        assert!(rec.contains(text), "paddock-rec.1 lacks {text:?}:\n{rec}");
+    }
+    let sh = render(&dir.join("paddock-sh.1"));
+    for text in [
+        "paddock-sh -c 'cargo test'",
+        "PADDOCK_SESSION",
+        "126  refused by the gate",
+        "125  paddock-sh could not run it",
+        "EXIT STATUS",
+    ] {
+        assert!(sh.contains(text), "paddock-sh.1 lacks {text:?}:\n{sh}");
+    }
 }
 
 /// One JSON document on stdout.
@@ -368,6 +389,17 @@ fn every_read_command_prints_json_on_a_real_repo() {
     assert_eq!(policy["valid"], true);
     let rules = document(repo.paddock(&["policy", "rules", "--json"]).ok());
     assert!(rules.as_array().is_some_and(|r| !r.is_empty()));
+    let default: PolicyDefault = serde_json::from_value(document(
+        repo.paddock(&["policy", "default", "--json"]).ok(),
+    ))
+    .expect("policy default --json shape");
+    assert_eq!(
+        default.text,
+        repo.paddock(&["policy", "default"]).ok().stdout()
+    );
+    assert_eq!(default.file, policy["file"].as_str().unwrap_or_default());
+    assert_eq!(default.policy["version"], 1);
+    assert_eq!(default.policy["target_branch"], "main");
 
     let approvals = document(repo.paddock(&["approve", "list", "--json"]).ok());
     assert_eq!(approvals.as_array().map(Vec::len), Some(1), "{approvals}");
@@ -405,6 +437,49 @@ fn every_read_command_prints_json_on_a_real_repo() {
     // Without --json a usage error prints nothing on stdout.
     let run = repo.paddock(&["session", "shwo"]).fails(2);
     assert_eq!(run.stdout(), "");
+}
+
+#[derive(Debug, Deserialize)]
+struct PolicyDefault {
+    file: String,
+    text: String,
+    policy: Value,
+}
+
+/// Commands whose output is not data refuse `--json` (a usage error, as JSON) rather than
+/// ignoring it.
+#[test]
+fn commands_without_a_json_form_refuse_json() {
+    let repo = TestRepo::new();
+    for (args, says) in [
+        (&["completions", "bash", "--json"][..], "shell script"),
+        (&["--json", "completions", "zsh"], "shell script"),
+        (&["man", "--json"], "--out DIR"),
+        (&["demo", "--json"], "walkthrough"),
+    ] {
+        let run = repo.paddock(args).fails(2);
+        let err: ErrorJson = serde_json::from_value(run.json()).expect("error shape");
+        assert_eq!((err.error.kind.as_str(), err.error.exit_code), ("usage", 2));
+        assert!(err.error.message.starts_with("--json: "), "{err:?}");
+        assert!(err.error.message.contains(says), "{args:?}: {err:?}");
+        assert!(
+            run.stderr().starts_with("paddock: error: --json: "),
+            "{}",
+            run.stderr()
+        );
+    }
+}
+
+#[test]
+fn policy_rules_help_says_it_lists_custom_rules_too() {
+    let help = paddock(&["policy", "rules", "--help"]).ok().stdout();
+    assert!(help.contains("custom"), "{help}");
+    assert!(!help.contains("List the built-in command rules"), "{help}");
+    let group = paddock(&["policy", "--help"]).ok().stdout();
+    assert!(
+        !group.contains("list the built-in command rules"),
+        "{group}"
+    );
 }
 
 #[test]

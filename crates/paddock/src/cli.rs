@@ -31,7 +31,7 @@ pub struct Cli {
 /// When to colour human output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Color {
-    /// Colour when stderr is a terminal and NO_COLOR is unset.
+    /// Colour when stdout is a terminal and NO_COLOR is unset.
     Auto,
     /// Always colour.
     Always,
@@ -41,7 +41,7 @@ pub enum Color {
 
 /// `paddock --help`'s epilogue: a first session, and the exit codes (see `exit.rs`; the
 /// subcommands with codes of their own list them in their `--help`).
-const TOP_HELP: &str = "\
+pub(crate) const TOP_HELP: &str = "\
 Examples:
   paddock init
   paddock session start --scope 'src/**' --role claim
@@ -52,7 +52,9 @@ Exit status:
   1  refused: paddock's rules said no (a denied command, an overlapping scope, no isolation)
   2  error: bad input, not a repository, an invalid policy, a corrupt registry, an I/O failure
   3  blocked: a merge conflict; the session is BLOCKED and nothing was changed
-  4, 5  `ledger verify`: a torn tail (recoverable), a tampered ledger";
+  4  `ledger verify`: a torn tail (recoverable with `ledger recover`)
+  5  `ledger verify`: a tampered ledger
+  A reader that closes stdout early (`| head`) changes nothing: paddock exits as it would have.";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -107,7 +109,7 @@ pub enum Command {
         paddock session finish claim-1"
     )]
     Session(SessionCommand),
-    /// Validate a policy file, or list the built-in command rules.
+    /// Validate a policy, list its command rules, or print the built-in policy.
     #[command(
         subcommand,
         after_help = "Examples:\n  \
@@ -203,14 +205,16 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the paddock(1) man page, or write every page (one per subcommand) into a directory.
+    /// Print the paddock(1) man page, or write every page (one per subcommand, paddock-rec's
+    /// and paddock-sh's) into a directory.
     #[command(after_help = "Examples:\n  \
         paddock man | man -l -\n  \
         paddock man --out ~/.local/share/man/man1\n  \
         man paddock-session-start")]
     Man {
-        /// Write paddock.1 and a page per subcommand (paddock-session-start.1, ...) into DIR,
-        /// creating it if needed, instead of printing paddock.1 on stdout.
+        /// Write paddock.1, a page per subcommand (paddock-session-start.1, ...), paddock-rec.1
+        /// and paddock-sh.1 into DIR, creating it if needed, instead of printing paddock.1 on
+        /// stdout (--json needs --out: it lists the pages written).
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
@@ -533,7 +537,11 @@ pub enum PolicyCommand {
         /// The policy file.
         file: Option<PathBuf>,
     },
-    /// List the built-in command rules and the action the policy gives each.
+    /// List the command rules, built-in then the policy's custom ones, with each one's action.
+    ///
+    /// The built-in rules come in catalogue order with the action the policy gives each; the
+    /// policy's `commands.custom` rules follow in file order, marked `[custom]` with the words
+    /// they match (`--json`: `custom: true` and their `argv`).
     #[command(after_help = "Examples:\n  paddock policy rules\n  paddock policy rules --json")]
     Rules,
     /// Print the built-in default policy (a starting point for .paddock/policy.yaml).

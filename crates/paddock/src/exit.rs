@@ -1,4 +1,5 @@
-//! Exit codes, decided here and nowhere else (see `cli::EXIT_CODES`).
+//! Exit codes, decided here and nowhere else. The README's "Exit codes" table, `paddock --help`
+//! (`cli::TOP_HELP`) and each command's "Exit status:" section list them; keep them in step.
 
 use paddock_workspace::{approvals, cleanup, merge, registry, start};
 
@@ -10,6 +11,11 @@ pub const REFUSED: u8 = 1;
 pub const ERROR: u8 = 2;
 /// A merge conflict blocked the session.
 pub const BLOCKED: u8 = 3;
+/// `ledger verify`: the ledger ends in a torn record (recoverable: the next append, or
+/// `ledger recover`, cuts it off).
+pub const TORN_TAIL: u8 = 4;
+/// `ledger verify`: the ledger was edited, reordered, truncated or rewritten.
+pub const TAMPERED: u8 = 5;
 
 /// A refusal decided in the binary itself (exit 1).
 #[derive(Debug)]
@@ -22,6 +28,27 @@ impl std::fmt::Display for Refusal {
 }
 
 impl std::error::Error for Refusal {}
+
+/// A command line clap accepts but the command cannot do, such as `--json` on a command that
+/// has no JSON form (exit 2, `--json` kind `usage`, as for clap's own usage errors).
+#[derive(Debug)]
+pub struct Usage(pub String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
+
+/// Refuses `--json` for a command whose output is not data (a script, a page, a walkthrough).
+pub fn no_json(json: bool, why: &str) -> anyhow::Result<()> {
+    if json {
+        return Err(Usage(format!("--json: {why}")).into());
+    }
+    Ok(())
+}
 
 /// The exit status once a command is done, from its result and what became of its stdout.
 ///
@@ -109,6 +136,9 @@ pub fn kind_for(err: &anyhow::Error) -> &'static str {
         if cause.downcast_ref::<Refusal>().is_some() {
             return "refused";
         }
+        if cause.downcast_ref::<Usage>().is_some() {
+            return "usage";
+        }
         if let Some(err) = cause.downcast_ref::<start::Error>() {
             return match err {
                 start::Error::NoScope => "no-scope",
@@ -186,5 +216,40 @@ fn registry_kind(err: &registry::Error) -> &'static str {
         registry::Error::Corrupt { .. } => "corrupt-registry",
         registry::Error::LockTimeout { .. } | registry::Error::Lock { .. } => "lock",
         registry::Error::Io { .. } => "io",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use pretty_assertions::assert_eq;
+
+    use super::*;
+
+    /// The README's "Exit codes" table lists exactly the codes defined here and paddock-sh's,
+    /// and `paddock --help` lists paddock's own.
+    #[test]
+    fn the_readme_and_the_help_list_every_code() {
+        let readme = include_str!("../../../README.md");
+        let section = readme
+            .split("\n## Exit codes\n")
+            .nth(1)
+            .and_then(|rest| rest.split("\n## ").next())
+            .expect("the README has an Exit codes section");
+        let table: BTreeSet<u8> = section
+            .lines()
+            .filter_map(|line| line.strip_prefix("| "))
+            .filter_map(|line| line.split(" |").next()?.parse().ok())
+            .collect();
+        let ours = [OK, REFUSED, ERROR, BLOCKED, TORN_TAIL, TAMPERED];
+        let sh = [crate::sh::FAILED, crate::sh::REFUSED];
+        assert_eq!(table, ours.iter().chain(&sh).copied().collect());
+        for code in ours {
+            assert!(
+                crate::cli::TOP_HELP.contains(&format!("\n  {code}  ")),
+                "paddock --help does not list {code}"
+            );
+        }
     }
 }

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use clap::Parser;
+use clap::{CommandFactory as _, Parser};
 use paddock_workspace::Workspace;
 use paddock_workspace::record::Event;
 use serde_json::{Map, Value};
@@ -14,7 +14,13 @@ use serde_json::{Map, Value};
 #[command(
     name = "paddock-rec",
     version,
-    after_help = "Examples:\n  paddock-rec note.review --session claim-1 verdict=ok reviewer=alice\n  paddock-rec turn.custom --session claim-1 --data-file data.yaml"
+    after_help = "Examples:\n  \
+        paddock-rec note.review --session claim-1 verdict=ok reviewer=alice\n  \
+        paddock-rec turn.custom --session claim-1 --data-file data.yaml\n\n\
+        Exit status:\n  \
+        0  recorded\n  \
+        2  nothing was recorded: an invalid kind or data, a kind paddock writes itself, an\n     \
+           unknown session, not a repository, or the ledger refused the record"
 )]
 struct Args {
     /// Record kind: dotted lowercase words, e.g. note.review.
@@ -30,6 +36,11 @@ struct Args {
     repo: Option<std::path::PathBuf>,
     /// Data as key=value pairs (values that parse as JSON are kept typed).
     pairs: Vec<String>,
+}
+
+/// paddock-rec's command line, for its man page (`paddock man --out`).
+pub(crate) fn command() -> clap::Command {
+    Args::command()
 }
 
 pub fn main(argv: Vec<String>) -> ExitCode {

@@ -11,6 +11,10 @@ use crate::exit;
 use crate::output::Style;
 
 pub fn run(globals: &Globals, args: DemoArgs) -> anyhow::Result<u8> {
+    exit::no_json(
+        globals.json,
+        "the demo is a walkthrough for people, with no JSON form",
+    )?;
     let style = globals.style;
     let exe = std::env::current_exe().context("cannot find the paddock binary itself")?;
     let tmp = tempfile::Builder::new()

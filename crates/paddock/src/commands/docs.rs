@@ -18,6 +18,12 @@ const SECTION: &str = "1";
 
 /// `paddock completions SHELL`: the script on stdout.
 pub fn completions(shell: clap_complete::Shell) -> anyhow::Result<u8> {
+    // Not handed the global flags (`commands::run`), but its only argument is a shell name, so
+    // a `--json` among the arguments is the global flag.
+    exit::no_json(
+        crate::output::json_requested(std::env::args_os()),
+        "`paddock completions` prints a shell script, which has no JSON form",
+    )?;
     let mut cmd = Cli::command();
     // Into a buffer first: clap_complete panics when its writer fails, and a closed pipe
     // (`paddock completions bash | head`) is not worth a panic.
@@ -38,6 +44,11 @@ struct ManJson {
 pub fn man(globals: &Globals, out: Option<&Path>) -> anyhow::Result<u8> {
     let pages = pages();
     let Some(dir) = out else {
+        exit::no_json(
+            globals.json,
+            "`paddock man` prints a roff page, which has no JSON form; with --out DIR it \
+             writes the pages and lists them as JSON",
+        )?;
         let root = pages.first().context("the command tree has a root")?;
         let mut page = Vec::new();
         render(root, &mut page)?;
@@ -45,12 +56,17 @@ pub fn man(globals: &Globals, out: Option<&Path>) -> anyhow::Result<u8> {
     };
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create the man page directory {}", dir.display()))?;
-    let mut names = Vec::with_capacity(pages.len());
-    for cmd in &pages {
-        let name = format!("{}.{SECTION}", display_name(cmd));
-        let path = dir.join(&name);
+    let mut rendered = Vec::with_capacity(pages.len() + 2);
+    for cmd in pages.iter().chain([&crate::rec::command()]) {
         let mut page = Vec::new();
         render(cmd, &mut page)?;
+        rendered.push((display_name(cmd).to_owned(), page));
+    }
+    rendered.push(("paddock-sh".to_owned(), sh_page().into_bytes()));
+    let mut names = Vec::with_capacity(rendered.len());
+    for (name, page) in rendered {
+        let name = format!("{name}.{SECTION}");
+        let path = dir.join(&name);
         std::fs::write(&path, page).with_context(|| format!("cannot write {}", path.display()))?;
         names.push(name);
     }
@@ -63,6 +79,72 @@ pub fn man(globals: &Globals, out: Option<&Path>) -> anyhow::Result<u8> {
         println!("wrote {} man pages to {}", names.len(), dir.display());
     }
     Ok(exit::OK)
+}
+
+/// paddock-sh(1). paddock-sh takes a shell's command line (`-c CMD`, `-lc CMD`, a script, a
+/// script on stdin) rather than a clap one, so its page is written here, from its usage.
+fn sh_page() -> String {
+    let version = env!("CARGO_PKG_VERSION");
+    let (refused, failed) = (crate::sh::REFUSED, crate::sh::FAILED);
+    format!(
+        // The title line as clap_mangen writes the other pages', so all read alike.
+        r#".TH paddock-sh {SECTION}  "paddock {version}" "paddock manual"
+.SH NAME
+paddock\-sh \- a drop\-in $SHELL for agents: every command line through paddock's gate, run
+confined to its session
+.SH SYNOPSIS
+\fBpaddock\-sh\fR [\fISHELL\-OPTIONS\fR] \fB\-c\fR \fICMD\fR [\fIARG0\fR [\fIARG\fR]...]
+.br
+\fBpaddock\-sh\fR [\fISHELL\-OPTIONS\fR] \fISCRIPT\fR [\fIARG\fR]...
+.br
+\fBpaddock\-sh\fR [\fISHELL\-OPTIONS\fR] < \fISCRIPT\fR
+.SH DESCRIPTION
+Point an agent's shell at paddock\-sh (\fBSHELL=paddock\-sh\fR, or the tool's shell setting).
+It accepts the ways agents start a shell and, for every command line: the gate decides, with a
+real shell parser (\fBpaddock check\fR decides the same way); an allowed command runs in the
+real shell, confined by the kernel (Landlock, a private mount namespace, seccomp) to the
+session's scope, the scratch paths and its own git state; afterwards, what the kernel cannot see
+(changes outside the exact scope globs, a nested .git) is checked. A refused command is answered
+on stderr, recorded in the ledger as \fBdeny.command\fR and puts the session in BLOCKED.
+.PP
+The session is the one named by \fBPADDOCK_SESSION\fR, or the one whose worktree the current
+directory is in. Outside any git repository paddock\-sh is just the real shell.
+.SH OPTIONS
+.TP
+\fB\-c\fR \fICMD\fR
+Run the command string \fICMD\fR, as \fBsh \-c\fR does; \fIARG0\fR and the \fIARG\fRs
+become $0, $1, ...  \fB\-c\fR may be combined with other flags (\fB\-lc\fR, \fB\-ic\fR).
+.TP
+\fISHELL\-OPTIONS\fR
+Any other option (\fB\-l\fR, \fB\-e\fR, \fB\-x\fR, \fB\-o\fR \fIOPT\fR, \fB+o\fR
+\fIOPT\fR, \fB\-O\fR \fIOPT\fR, \fB\-\-rcfile\fR \fIFILE\fR, ...) is passed to the real
+shell.
+.TP
+\fISCRIPT\fR
+Run a script file; without \fB\-c\fR or \fISCRIPT\fR the script is read from stdin.
+.SH ENVIRONMENT
+.TP
+\fBPADDOCK_SESSION\fR
+The session to act for.
+.TP
+\fBPADDOCK_REAL_SHELL\fR
+The shell that runs allowed commands (default: /bin/bash, else /bin/sh).
+.SH "EXAMPLES"
+.nf
+SHELL=paddock\-sh
+paddock\-sh \-c 'cargo test'
+PADDOCK_SESSION=claim\-1 paddock\-sh \-lc 'git commit \-am wip'
+.fi
+.SH "EXIT STATUS"
+.nf
+N    the command's own status (128 + the signal if it was killed)
+{refused}  refused by the gate: nothing ran; the session is BLOCKED
+{failed}  paddock\-sh could not run it: bad usage, an invalid policy, no confinement possible
+.fi
+.SH "SEE ALSO"
+paddock(1), paddock\-check(1), paddock\-doctor(1), paddock\-approve\-degraded(1)
+"#
+    )
 }
 
 /// Every command that gets a page: `paddock`, then each visible subcommand, depth first

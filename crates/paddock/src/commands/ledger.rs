@@ -14,11 +14,6 @@ use crate::cli::{LedgerCommand, LedgerFilter};
 use crate::exit;
 use crate::progress::{self, Progress};
 
-/// `verify`: the ledger ends in a torn record (recoverable: the next append cuts it off).
-pub const TORN_TAIL: u8 = 4;
-/// `verify`: the ledger was edited, truncated or reordered.
-pub const TAMPERED: u8 = 5;
-
 fn filter(f: &LedgerFilter) -> anyhow::Result<Filter> {
     let mut filter = Filter::new();
     if let Some(kind) = &f.kind {
@@ -129,8 +124,8 @@ pub fn run(globals: &Globals, cmd: LedgerCommand) -> anyhow::Result<u8> {
             }
             Ok(match report.outcome {
                 Outcome::Ok => exit::OK,
-                Outcome::TornTail { .. } => TORN_TAIL,
-                Outcome::Tampered { .. } => TAMPERED,
+                Outcome::TornTail { .. } => exit::TORN_TAIL,
+                Outcome::Tampered { .. } => exit::TAMPERED,
             })
         }
         LedgerCommand::Show {

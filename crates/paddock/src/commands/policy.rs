@@ -43,11 +43,33 @@ pub fn run(globals: &Globals, cmd: PolicyCommand) -> anyhow::Result<u8> {
     match cmd {
         PolicyCommand::Check { file } => check(globals, file.as_deref()),
         PolicyCommand::Rules => rules(globals),
-        PolicyCommand::Default => {
-            print!("{}", paddock_policy::BUILTIN_POLICY);
-            Ok(exit::OK)
-        }
+        PolicyCommand::Default => default(globals),
     }
+}
+
+/// `paddock policy default --json`: the built-in policy's text as it is (comments included, to
+/// write out as `.paddock/policy.yaml`) and the same settings as data, to read from a script.
+#[derive(Serialize)]
+struct DefaultJson {
+    /// `<built-in policy>`, as `policy check --json` names it.
+    file: &'static str,
+    text: &'static str,
+    policy: serde_json::Value,
+}
+
+fn default(globals: &Globals) -> anyhow::Result<u8> {
+    if globals.json {
+        let policy = serde_saphyr::from_str(paddock_policy::BUILTIN_POLICY)
+            .context("the built-in policy does not read as data")?;
+        crate::output::json(&DefaultJson {
+            file: paddock_policy::BUILTIN_POLICY_NAME,
+            text: paddock_policy::BUILTIN_POLICY,
+            policy,
+        })?;
+    } else {
+        print!("{}", paddock_policy::BUILTIN_POLICY);
+    }
+    Ok(exit::OK)
 }
 
 fn check(globals: &Globals, file: Option<&Path>) -> anyhow::Result<u8> {
