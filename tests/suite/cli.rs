@@ -701,3 +701,101 @@ fn a_failing_stdout_is_an_error_with_a_sentence() {
         .fails(1)
         .stderr_has("git reset --hard");
 }
+
+/// `turn run` passes its command's status through, so its own failures keep off 1 and 2: 126
+/// when it refused (nothing ran), 125 for anything else; `--json` says which it was.
+#[test]
+fn turn_run_tells_its_failures_from_its_commands_status() {
+    let repo = busy_repo();
+    let turn = |args: &[&str]| {
+        let mut all = vec!["turn", "run"];
+        all.extend_from_slice(args);
+        repo.paddock(&all)
+    };
+    // The command's own 1 and 2 pass through, and the pin says so.
+    for code in [1, 2] {
+        let script = format!("exit {code}");
+        let pin = turn(&[
+            "--json",
+            "--session",
+            "claim-1",
+            "--role",
+            "r",
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ])
+        .fails(code)
+        .json();
+        assert_eq!(pin["exit"]["code"], code, "{pin}");
+    }
+    // paddock's own failures: an unknown session, bad pins, bad arguments.
+    for args in [
+        &["--json", "--session", "nope", "--role", "r", "--", "true"][..],
+        &[
+            "--json",
+            "--session",
+            "claim-1",
+            "--role",
+            "r",
+            "--pin",
+            "a=1",
+            "--pin",
+            "a=2",
+            "--",
+            "true",
+        ],
+        &["--json", "--session", "claim-1", "--bogus", "--", "true"],
+    ] {
+        let run = turn(args).fails(125);
+        let err: ErrorJson = serde_json::from_value(run.json()).expect("error shape");
+        assert_eq!(err.error.exit_code, 125, "{args:?}: {err:?}");
+    }
+    // A refusal: nothing ran.
+    let run = Run {
+        output: paddock_in(&repo.root)
+            .args([
+                "turn",
+                "run",
+                "--json",
+                "--session",
+                "claim-1",
+                "--role",
+                "r",
+            ])
+            .args(["--", "sh", "-c", "exit 3"])
+            .env("PADDOCK_SANDBOX_SIMULATE", "no-landlock")
+            .output()
+            .expect("paddock runs"),
+    }
+    .fails(126);
+    let err: ErrorJson = serde_json::from_value(run.json()).expect("error shape");
+    assert_eq!(
+        (err.error.kind.as_str(), err.error.exit_code),
+        ("refused", 126)
+    );
+    // The command's output is paddock's stdout: a closed one is no failure, a full one is.
+    let args = [
+        "turn",
+        "run",
+        "--session",
+        "claim-1",
+        "--role",
+        "r",
+        "--",
+        "sh",
+        "-c",
+        "echo out; exit 7",
+    ];
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    with_stdout(&repo, &args, writer).fails(7);
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full");
+    with_stdout(&repo, &args, full)
+        .fails(125)
+        .stderr_has("paddock: error: cannot write to stdout: No space left on device");
+}

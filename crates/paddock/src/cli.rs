@@ -56,6 +56,34 @@ Exit status:
   5  `ledger verify`: a tampered ledger
   A reader that closes stdout early (`| head`) changes nothing: paddock exits as it would have.";
 
+/// The command a command line names (`["turn", "run"]`), read without parsing it, for when
+/// clap rejects it: the words that are neither options nor the values of the options that take
+/// one (`--repo DIR`).
+pub fn command_path(args: impl IntoIterator<Item = std::ffi::OsString>) -> Vec<String> {
+    use clap::CommandFactory as _;
+    let cli = Cli::command();
+    let takes_value: Vec<String> = cli
+        .get_arguments()
+        .filter(|a| a.get_action().takes_values())
+        .filter_map(|a| a.get_long())
+        .map(|long| format!("--{long}"))
+        .collect();
+    let mut path = Vec::new();
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let arg = arg.to_string_lossy();
+        if arg == "--" {
+            break;
+        }
+        if takes_value.iter().any(|option| *option == arg) {
+            args.next();
+        } else if !arg.starts_with('-') {
+            path.push(arg.into_owned());
+        }
+    }
+    path
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Make a repository ready: state directory, policy check, git hook shims (idempotent).

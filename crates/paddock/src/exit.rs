@@ -16,6 +16,64 @@ pub const BLOCKED: u8 = 3;
 pub const TORN_TAIL: u8 = 4;
 /// `ledger verify`: the ledger was edited, reordered, truncated or rewritten.
 pub const TAMPERED: u8 = 5;
+/// `turn run`: paddock refused to run the command, so nothing ran (paddock-sh's
+/// `sh::REFUSED`; POSIX shells use 126 for "found but cannot execute").
+pub const NOT_RUN: u8 = 126;
+/// `turn run`: paddock itself failed around the command (paddock-sh's `sh::FAILED`; env(1),
+/// nice(1) and timeout(1) use 125 for their own failures too).
+pub const WRAPPER_FAILED: u8 = 125;
+
+/// Whose exit status a command passes on, and so which codes paddock's own failures take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// paddock's own: 0, and 1, 2, 3 ... for what went wrong.
+    Own,
+    /// The status of a command paddock runs (`turn run`), passed through unchanged. paddock's
+    /// own failures take codes apart from the usual 1 and 2, which the command may well use:
+    /// [`NOT_RUN`] when paddock refused (nothing ran), [`WRAPPER_FAILED`] for anything else
+    /// (bad arguments included). Under `--json` the output says which it was: the turn's pin
+    /// (whose `exit` is the command's status) or an `{"error": ...}` object.
+    Wrapped,
+}
+
+impl Status {
+    /// The status a parsed command line passes on.
+    pub fn of(command: &crate::cli::Command) -> Status {
+        use crate::cli::Command;
+        use crate::commands::turn::TurnCommand;
+        match command {
+            Command::Turn(TurnCommand::Run(_)) => Status::Wrapped,
+            _ => Status::Own,
+        }
+    }
+
+    /// The same for a command line clap rejected, from the command it names.
+    pub fn of_words(path: &[String]) -> Status {
+        match path {
+            [turn, run, ..] if turn == "turn" && run == "run" => Status::Wrapped,
+            _ => Status::Own,
+        }
+    }
+
+    /// The code for an error (see [`code_for`]).
+    pub fn code_for(self, err: &anyhow::Error) -> u8 {
+        let code = code_for(err);
+        match self {
+            Status::Own => code,
+            Status::Wrapped if code == REFUSED => NOT_RUN,
+            Status::Wrapped => WRAPPER_FAILED,
+        }
+    }
+
+    /// The code for an error that is paddock's failure whatever it is: a usage error, a stdout
+    /// that cannot be written.
+    pub fn error(self) -> u8 {
+        match self {
+            Status::Own => ERROR,
+            Status::Wrapped => WRAPPER_FAILED,
+        }
+    }
+}
 
 /// A refusal decided in the binary itself (exit 1).
 #[derive(Debug)]
@@ -56,24 +114,26 @@ pub fn no_json(json: bool, why: &str) -> anyhow::Result<()> {
 /// what it wanted (the Unix convention for a closed pipe). A command whose only trouble that
 /// was exits as it would have, quietly; a stream it cut short exits [`OK`], as when the stream
 /// ends. Any other failure to write stdout (a full disk) is an error: a sentence on stderr,
-/// [`ERROR`].
+/// [`ERROR`] (or [`WRAPPER_FAILED`], see [`Status`]).
 pub fn settle(
     result: anyhow::Result<u8>,
     stdout: Option<crate::output::Failure>,
+    status: Status,
     json: bool,
 ) -> u8 {
     match result {
         Err(err) if crate::output::is_closed_stdout(&err) => OK,
         Err(err) => {
-            let code = code_for(&err);
+            let code = status.code_for(&err);
             crate::output::error(&err, code, json);
             code
         }
         Ok(code) => match stdout {
             Some(failure) if !failure.is_closed() => {
+                let code = status.error();
                 // No JSON: stdout is where it would have gone.
-                crate::output::error(&anyhow::Error::new(failure.to_error()), ERROR, false);
-                ERROR
+                crate::output::error(&anyhow::Error::new(failure.to_error()), code, false);
+                code
             }
             _ => code,
         },
@@ -243,13 +303,47 @@ mod tests {
             .filter_map(|line| line.split(" |").next()?.parse().ok())
             .collect();
         let ours = [OK, REFUSED, ERROR, BLOCKED, TORN_TAIL, TAMPERED];
-        let sh = [crate::sh::FAILED, crate::sh::REFUSED];
-        assert_eq!(table, ours.iter().chain(&sh).copied().collect());
+        let wrapped = [WRAPPER_FAILED, NOT_RUN];
+        assert_eq!(table, ours.iter().chain(&wrapped).copied().collect());
+        // paddock-sh keeps its own constants; they mean the same.
+        assert_eq!(
+            (crate::sh::FAILED, crate::sh::REFUSED),
+            (WRAPPER_FAILED, NOT_RUN)
+        );
         for code in ours {
             assert!(
                 crate::cli::TOP_HELP.contains(&format!("\n  {code}  ")),
                 "paddock --help does not list {code}"
             );
         }
+    }
+
+    #[test]
+    fn turn_run_keeps_its_failures_apart_from_its_commands_status() {
+        let words = |line: &str| -> Vec<String> {
+            crate::cli::command_path(line.split(' ').map(std::ffi::OsString::from))
+        };
+        for line in [
+            "turn run --session s --role r -- true",
+            "--repo /x --color never turn --json run --bogus",
+            "--repo=/x turn run",
+        ] {
+            assert_eq!(Status::of_words(&words(line)), Status::Wrapped, "{line}");
+        }
+        for line in [
+            "turn replay t-1",
+            "--repo turn run",
+            "run turn",
+            "session start",
+        ] {
+            assert_eq!(Status::of_words(&words(line)), Status::Own, "{line}");
+        }
+        let refused = anyhow::Error::new(Refusal("no isolation".into()));
+        let failed = anyhow::anyhow!("no such session");
+        assert_eq!(Status::Wrapped.code_for(&refused), NOT_RUN);
+        assert_eq!(Status::Wrapped.code_for(&failed), WRAPPER_FAILED);
+        assert_eq!(Status::Wrapped.error(), WRAPPER_FAILED);
+        assert_eq!(Status::Own.code_for(&refused), REFUSED);
+        assert_eq!(Status::Own.code_for(&failed), ERROR);
     }
 }

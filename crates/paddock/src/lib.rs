@@ -89,20 +89,21 @@ pub fn paddock() -> ExitCode {
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
-            // Help and version go to stdout and succeed; usage errors exit 2.
+            // Help and version go to stdout and succeed; usage errors exit 2 (125 for `turn
+            // run`, whose 2 could be its command's: see `exit::Status`).
             let code = if err.use_stderr() {
-                exit::ERROR
+                exit::Status::of_words(&cli::command_path(std::env::args_os().skip(1))).error()
             } else {
                 exit::OK
             };
             let _ = err.print();
-            if code == exit::ERROR && output::json_requested(std::env::args_os()) {
-                output::usage_error(&err);
+            if code != exit::OK && output::json_requested(std::env::args_os()) {
+                output::usage_error(&err, code);
             }
             return ExitCode::from(code);
         }
     };
-    let json = cli.json;
+    let (json, status) = (cli.json, exit::Status::of(&cli.command));
     let result = commands::run(cli);
-    ExitCode::from(exit::settle(result, output::finish(), json))
+    ExitCode::from(exit::settle(result, output::finish(), status, json))
 }

@@ -71,6 +71,21 @@ pub fn print_line(args: std::fmt::Arguments<'_>) {
     write_remembered(text.as_bytes());
 }
 
+/// [`stdout()`] for another thread (a turn's echo of its command's output): locks for each
+/// write, and remembers a failure like any other write.
+pub fn shared_stdout() -> Box<dyn Write + Send> {
+    struct Shared;
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            stdout().write(buf)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            stdout().flush()
+        }
+    }
+    Box::new(Shared)
+}
+
 /// `eprint!`/`eprintln!` (see the macros in `lib.rs`). A diagnostic that cannot be written
 /// has nowhere else to go, so a failure is ignored (std's macros would panic: `2>&1 | head`).
 pub fn eprint(args: std::fmt::Arguments<'_>) {
@@ -254,10 +269,10 @@ pub fn error(err: &anyhow::Error, code: u8, json: bool) {
     }
 }
 
-/// Reports a command-line error that clap found (exit 2) under `--json`: the same JSON
+/// Reports a command-line error that clap found (exit `code`) under `--json`: the same JSON
 /// object as every other failure, on stdout, with the kind `usage`. clap has already printed
 /// its own message (with the usage line) on stderr.
-pub fn usage_error(err: &clap::Error) {
+pub fn usage_error(err: &clap::Error, code: u8) {
     let text = err.render().to_string();
     // clap's first line is the sentence ("error: unexpected argument ..."); the rest is the
     // usage line and a pointer to --help.
@@ -271,7 +286,7 @@ pub fn usage_error(err: &clap::Error) {
         error: ErrorBody {
             kind: "usage",
             message,
-            exit_code: crate::exit::ERROR,
+            exit_code: code,
         },
     };
     let _ = self::json(&body);

@@ -22,18 +22,24 @@ pub enum TurnCommand {
     /// Run CMD as one isolated, pinned turn of a role.
     ///
     /// Fresh scratch, cleared environment, reads limited to the worktree and the declared
-    /// inputs; inputs, outputs and pins recorded in the ledger. Exits with CMD's status; 1 when
-    /// refused (no allowed isolation), 2 on paddock's own errors.
+    /// inputs; inputs, outputs and pins recorded in the ledger. Exits with CMD's status; 126
+    /// when refused (nothing ran), 125 on paddock's own errors.
     #[command(after_help = "Examples:\n  \
         paddock turn run --session s1 --role claim --input docs/q.md --output out/claim.json -- python3 roles/claim.py\n  \
         paddock turn run --session s1 --role glance --pin model=m-7 --pin seed=42 --pin-file picks.yaml -- ./glance.sh\n\n\
         The command runs in the session's worktree; relative --input and --output paths are relative to it.\n\
         It finds its pins in $PADDOCK_TURN_PINS (JSON), its scratch dir in $PADDOCK_TURN_SCRATCH (also $HOME\n\
-        and $TMPDIR), its id in $PADDOCK_TURN_ID. Its stdin is /dev/null: pass data as --input files.\n\n\
+        and $TMPDIR), its id in $PADDOCK_TURN_ID. Its stdin is /dev/null: pass data as --input files.\n\
+        Its stdout is paddock's stdout (stderr under --json); paddock's summary line goes to stderr.\n\n\
         Exit status:\n  \
-        N  the command's own status\n  \
-        1  refused: no isolation the policy allows, or the session is not live (nothing ran)\n  \
-        2  paddock's own error (an unknown session, a missing input)")]
+        N    the command's own status (128 + the signal that killed it), passed through\n  \
+        126  refused: no isolation the policy allows, or the session is not live (nothing ran)\n  \
+        125  paddock's own error: bad arguments, an unknown session, a missing input, a stdout\n       \
+             that cannot be written, or the turn ran but its pin could not be recorded\n\n\
+        paddock's own failures keep off 1 and 2, which the command may use (as env(1) and\n\
+        timeout(1) do). A command that itself exits 125 or 126 is told apart with --json: stdout\n\
+        holds the turn's pin (its `exit` is the command's status) when it ran and was recorded, an\n\
+        {\"error\": {...}} object with `exit_code` otherwise.")]
     Run(RunArgs),
     /// Re-run a recorded turn from its pins and compare its outputs.
     ///
@@ -228,7 +234,12 @@ fn run_turn(globals: &Globals, workspace: &Workspace, args: RunArgs) -> anyhow::
     let echo = if globals.json {
         turn::Echo::stderr()
     } else {
-        turn::Echo::terminal()
+        // The command's output on stdout, through paddock's writer (a failing stdout is
+        // paddock's failure, see `exit::settle`), its stderr on stderr.
+        turn::Echo {
+            stdout: crate::output::shared_stdout(),
+            stderr: Box::new(std::io::stderr()),
+        }
     };
     let running = prepared.spawn(echo)?;
     let repo_dir = workspace.repo().main_worktree().to_owned();
