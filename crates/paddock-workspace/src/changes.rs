@@ -5,7 +5,7 @@
 //! valid for untouched directories) instead of rebuilding HEAD as an index or scanning the
 //! worktree.
 
-use std::collections::HashMap;
+use std::cmp::Ordering;
 use std::ops::Range;
 use std::path::Path;
 
@@ -122,51 +122,82 @@ fn diff_trees(
     if old == new {
         return Ok(());
     }
-    let old_entries: HashMap<BString, Entry> = match old {
-        Some(id) => tree_entries(repo, id)?.into_iter().collect(),
-        None => HashMap::new(),
-    };
-    let new_entries = match new {
-        Some(id) => tree_entries(repo, id)?,
-        None => Vec::new(),
-    };
-    let mut seen = std::collections::HashSet::new();
-    for (name, entry) in &new_entries {
-        seen.insert(name.clone());
-        let path = join(prefix, name.as_bstr());
-        let before = old_entries.get(name).copied();
-        if before == Some(*entry) {
-            continue;
-        }
-        match (before, entry.is_tree()) {
-            (Some(b), true) if b.is_tree() => {
-                diff_trees(repo, path.as_bstr(), Some(b.id), Some(entry.id), out)?
-            }
-            (Some(b), true) => {
-                out.push(path.clone());
-                let _ = b;
-                all_paths(repo, path.as_bstr(), entry.id, out)?;
-            }
-            (Some(b), false) if b.is_tree() => {
-                all_paths(repo, path.as_bstr(), b.id, out)?;
-                out.push(path);
-            }
-            (_, true) => all_paths(repo, path.as_bstr(), entry.id, out)?,
-            (_, false) => out.push(path),
-        }
-    }
-    for (name, entry) in old_entries {
-        if seen.contains(&name) {
-            continue;
-        }
+    let old = sorted_tree_entries(repo, old)?;
+    let new = sorted_tree_entries(repo, new)?;
+    // Both sides in git's tree order: one pass pairs equal names (a file and a directory of the
+    // same name are two entries, one deleted and one added).
+    let one_side = |(name, entry): &(BString, Entry), out: &mut Vec<BString>| {
         let path = join(prefix, name.as_bstr());
         if entry.is_tree() {
-            all_paths(repo, path.as_bstr(), entry.id, out)?;
+            all_paths(repo, path.as_bstr(), entry.id, out)
         } else {
             out.push(path);
+            Ok(())
+        }
+    };
+    let (mut a, mut b) = (0, 0);
+    loop {
+        match (old.get(a), new.get(b)) {
+            (None, None) => return Ok(()),
+            (Some(gone), None) => {
+                one_side(gone, out)?;
+                a += 1;
+            }
+            (None, Some(added)) => {
+                one_side(added, out)?;
+                b += 1;
+            }
+            (Some(before), Some(after)) => {
+                match tree_order(&before.0, before.1.is_tree(), &after.0, after.1.is_tree()) {
+                    Ordering::Less => {
+                        one_side(before, out)?;
+                        a += 1;
+                    }
+                    Ordering::Greater => {
+                        one_side(after, out)?;
+                        b += 1;
+                    }
+                    Ordering::Equal => {
+                        if before.1 != after.1 {
+                            let path = join(prefix, before.0.as_bstr());
+                            if after.1.is_tree() {
+                                diff_trees(
+                                    repo,
+                                    path.as_bstr(),
+                                    Some(before.1.id),
+                                    Some(after.1.id),
+                                    out,
+                                )?;
+                            } else {
+                                out.push(path);
+                            }
+                        }
+                        a += 1;
+                        b += 1;
+                    }
+                }
+            }
         }
     }
-    Ok(())
+}
+
+/// A tree's entries in git's tree order (`None`: the empty tree). git writes trees sorted; a
+/// hand-made tree out of order is sorted here so that no entry is missed.
+fn sorted_tree_entries(
+    repo: &gix::Repository,
+    id: Option<ObjectId>,
+) -> Result<Vec<(BString, Entry)>, Error> {
+    let mut entries = match id {
+        Some(id) => tree_entries(repo, id)?,
+        None => return Ok(Vec::new()),
+    };
+    let order = |a: &(BString, Entry), b: &(BString, Entry)| {
+        tree_order(&a.0, a.1.is_tree(), &b.0, b.1.is_tree())
+    };
+    if !entries.is_sorted_by(|a, b| order(a, b).is_le()) {
+        entries.sort_by(order);
+    }
+    Ok(entries)
 }
 
 /// Paths staged in the index at `index_path` relative to the tree `head` (`None`: unborn HEAD):
@@ -226,6 +257,50 @@ fn dir_end(
     lo
 }
 
+/// One HEAD tree's entries, looked up by name as the index walk meets them.
+struct HeadTree {
+    /// In git's tree order (a tree's name compares as if it ended in `/`).
+    entries: Vec<(BString, Entry)>,
+    seen: Vec<bool>,
+}
+
+impl HeadTree {
+    fn load(repo: &gix::Repository, id: Option<ObjectId>) -> Result<HeadTree, Error> {
+        let entries = sorted_tree_entries(repo, id)?;
+        let seen = vec![false; entries.len()];
+        Ok(HeadTree { entries, seen })
+    }
+
+    /// The entry called `name` that is a tree (`tree`) or not, marked as seen.
+    fn take(&mut self, name: &[u8], tree: bool) -> Option<Entry> {
+        let at = self
+            .entries
+            .binary_search_by(|(n, e)| tree_order(n, e.is_tree(), name, tree))
+            .ok()?;
+        self.seen[at] = true;
+        Some(self.entries[at].1)
+    }
+
+    /// The entries no index entry matched: deleted, or replaced by a file or a directory.
+    fn unseen(&self) -> impl Iterator<Item = &(BString, Entry)> {
+        self.entries
+            .iter()
+            .zip(&self.seen)
+            .filter_map(|(entry, seen)| (!seen).then_some(entry))
+    }
+}
+
+/// git's tree order (`base_name_compare`): bytewise, a tree's name as if it ended in `/`.
+fn tree_order(a: &[u8], a_tree: bool, b: &[u8], b_tree: bool) -> Ordering {
+    let common = a.len().min(b.len());
+    a[..common].cmp(&b[..common]).then_with(|| {
+        let next = |name: &[u8], tree: bool| name.get(common).copied().or(tree.then_some(b'/'));
+        next(a, a_tree).cmp(&next(b, b_tree))
+    })
+}
+
+/// Index walk over `range`, the entries below `prefix` (`prefix_len` bytes of each path,
+/// slash included), against HEAD's tree `head` for that directory.
 #[allow(clippy::too_many_arguments)]
 fn diff_index(
     repo: &gix::Repository,
@@ -244,70 +319,56 @@ fn diff_index(
     {
         return Ok(());
     }
-    let head_entries: HashMap<BString, Entry> = match head {
-        Some(id) => tree_entries(repo, id)?.into_iter().collect(),
-        None => HashMap::new(),
-    };
-    let child_caches: HashMap<&[u8], Dir<'_>> = cache
+    let mut head_tree = HeadTree::load(repo, head)?;
+    let mut child_caches: Vec<(&[u8], Dir<'_>)> = cache
         .map(|c| c.children().map(|d| (d.name(), d)).collect())
         .unwrap_or_default();
-    let mut seen = std::collections::HashSet::new();
+    child_caches.sort_unstable_by_key(|(name, _)| *name);
     let mut i = range.start;
     while i < range.end {
         let path = entries.path(i);
         let rel = &path[prefix_len..];
         match rel.find_byte(b'/') {
             Some(slash) => {
-                let name = BString::from(&rel[..slash]);
+                let name = &rel[..slash];
                 let dir_len = prefix_len + slash + 1;
-                let dir = &path[..dir_len];
-                let child_cache = child_caches.get(name.as_slice()).copied();
-                let j = dir_end(entries, i..range.end, dir, child_cache);
-                let before = head_entries.get(&name).copied();
-                let child_head = match before {
-                    Some(e) if e.is_tree() => Some(e.id),
-                    Some(_) => {
-                        // A file became a directory.
-                        out.push(join(prefix, name.as_bstr()));
-                        None
-                    }
-                    None => None,
-                };
-                let child_prefix = join(prefix, name.as_bstr());
-                diff_index(
-                    repo,
-                    entries,
-                    i..j,
-                    dir_len,
-                    child_prefix.as_bstr(),
-                    child_head,
-                    child_cache,
-                    out,
-                )?;
-                seen.insert(name);
+                let child_cache = child_caches
+                    .binary_search_by_key(&name, |(n, _)| n)
+                    .ok()
+                    .map(|at| child_caches[at].1);
+                let j = dir_end(entries, i..range.end, &path[..dir_len], child_cache);
+                let child_head = head_tree.take(name, true).map(|e| e.id);
+                let unchanged = matches!(
+                    (child_cache.and_then(|c| c.id()), child_head),
+                    (Some(cached), Some(head)) if cached == head
+                );
+                if !unchanged {
+                    diff_index(
+                        repo,
+                        entries,
+                        i..j,
+                        dir_len,
+                        join(prefix, name.as_bstr()).as_bstr(),
+                        child_head,
+                        child_cache,
+                        out,
+                    )?;
+                }
                 i = j;
             }
             None => {
-                let name = BString::from(rel);
                 let now = entries.blob(i);
-                let before = head_entries.get(&name).copied();
+                let before = head_tree.take(rel, false);
                 if entries.stage(i) != 0 || now.is_none() || before != now {
-                    if let Some(b) = before
-                        && b.is_tree()
-                    {
-                        all_paths(repo, join(prefix, name.as_bstr()).as_bstr(), b.id, out)?;
-                    }
-                    out.push(BString::from(path.to_vec()));
+                    out.push(BString::from(path));
                 }
-                seen.insert(name);
                 i += 1;
             }
         }
     }
-    for (name, entry) in head_entries {
-        if seen.contains(&name) {
-            continue;
-        }
+    // What HEAD has and the index does not: deleted, or a file that became a directory (or
+    // the other way round), whose new side the loop above reported.
+    for (name, entry) in head_tree.unseen() {
         let path = join(prefix, name.as_bstr());
         if entry.is_tree() {
             all_paths(repo, path.as_bstr(), entry.id, out)?;
