@@ -23,7 +23,7 @@ pub const EVENTS: &[&str] = &[
 ];
 
 /// Bumped whenever the shim text changes; older shims are reported as stale.
-pub const SHIM_VERSION: u32 = 1;
+pub const SHIM_VERSION: u32 = 2;
 
 const SHIM_MARKER: &str = "# paddock-shim:";
 
@@ -180,13 +180,17 @@ pub fn shim(event: &str, binary: &Path) -> String {
         ));
         if event == "reference-transaction" {
             // Most transactions touch only HEAD, AUTO_MERGE and the like, which paddock never
-            // refuses: decide that in the shell and save starting a process.
+            // refuses: decide that in the shell and save starting a process. Only builtins
+            // (`read`, a here-document) so that a commit pays no extra fork either.
             text = text.replace(
                 &format!("{gate}exec \"$PADDOCK\" hook {event} \"$@\"\n"),
                 &format!(
-                    "{gate}input=$(cat; echo x); input=${{input%x}}\n\
+                    "{gate}input=\n\
+                     while IFS= read -r line || [ -n \"$line\" ]; do input=\"$input$line\n\"; done\n\
                      case \"$input\" in *\" refs/heads/\"*) ;; *) exit 0 ;; esac\n\
-                     printf '%s' \"$input\" | exec \"$PADDOCK\" hook {event} \"$@\"\n"
+                     exec \"$PADDOCK\" hook {event} \"$@\" <<PADDOCK_REFS\n\
+                     $input\n\
+                     PADDOCK_REFS\n"
                 ),
             );
         }
