@@ -146,7 +146,23 @@ impl Workspace {
             .run(["symbolic-ref", "--quiet", "--short", "HEAD"])
             .map_err(|_| Error::Detached)?;
         if mode == Mode::Worktree && !options.allow_dirty {
-            let status = git.run(["status", "--porcelain", "--untracked-files=no"])?;
+            // A `status` that refreshes the index takes `index.lock`, which would make a merge
+            // updating this checkout at the same moment fail: look without git's optional locks.
+            let args = ["status", "--porcelain", "--untracked-files=no"];
+            let output = git
+                .command(args)
+                .env("GIT_OPTIONAL_LOCKS", "0")
+                .output()
+                .map_err(git::Error::Spawn)?;
+            if !output.status.success() {
+                return Err(Error::Git(git::Error::Failed {
+                    args: args.join(" "),
+                    dir: git.dir().to_owned(),
+                    stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+                    code: output.status.code(),
+                }));
+            }
+            let status = String::from_utf8_lossy(&output.stdout);
             if !status.is_empty() {
                 let files: Vec<_> = status
                     .lines()
