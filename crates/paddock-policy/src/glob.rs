@@ -50,6 +50,7 @@
 
 use std::fmt;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 mod automaton;
 mod index;
@@ -89,6 +90,7 @@ pub struct Pattern {
     dir_automaton: OnceLock<Nfa>,
     /// `None` when globset refused the rewritten globs; the automaton then matches.
     globs: OnceLock<Option<globset::GlobSet>>,
+    uses: Uses,
 }
 
 impl fmt::Debug for Pattern {
@@ -145,6 +147,7 @@ impl Pattern {
             automaton: OnceLock::new(),
             dir_automaton: OnceLock::new(),
             globs: OnceLock::new(),
+            uses: Uses::default(),
         })
     }
 
@@ -177,7 +180,7 @@ impl Pattern {
         if path.contains(&0) {
             return false;
         }
-        match self.globs() {
+        match self.uses.compiled(&self.globs, || self.globs()) {
             Some(globs) => with_candidate(path, |candidate| globs.is_match_candidate(candidate)),
             None => self.automaton().is_match(path),
         }
@@ -256,6 +259,39 @@ impl Pattern {
     }
 }
 
+/// How many matches a pattern or set answers with its automata before building globset's
+/// matcher. Compiling globset's regexes costs more than a few hundred automaton matches: a hook
+/// that checks a handful of paths never pays for it, the gate matching all day does once.
+const COMPILE_AFTER: u32 = 64;
+
+/// Counts a pattern's matches (see [`COMPILE_AFTER`]).
+#[derive(Default)]
+struct Uses(AtomicU32);
+
+impl Clone for Uses {
+    fn clone(&self) -> Uses {
+        Uses(AtomicU32::new(self.0.load(Ordering::Relaxed)))
+    }
+}
+
+impl Uses {
+    /// The compiled matcher once it is built or worth building; `None` means "use the automata"
+    /// (also when globset refused the globs).
+    fn compiled<'a, T>(
+        &self,
+        slot: &'a OnceLock<Option<T>>,
+        build: impl FnOnce() -> Option<&'a T>,
+    ) -> Option<&'a T> {
+        if let Some(built) = slot.get() {
+            return built.as_ref();
+        }
+        if self.0.fetch_add(1, Ordering::Relaxed) < COMPILE_AFTER {
+            return None;
+        }
+        build()
+    }
+}
+
 fn compile_glob(glob: &str) -> Option<globset::Glob> {
     globset::GlobBuilder::new(glob)
         .literal_separator(true)
@@ -307,6 +343,7 @@ pub struct PatternSet {
     /// All patterns' globs in one globset, and which pattern each glob came from; `None` when
     /// globset refused them (the automata then match).
     globs: OnceLock<Option<(globset::GlobSet, Vec<usize>)>>,
+    uses: Uses,
 }
 
 impl fmt::Debug for PatternSet {
@@ -343,6 +380,7 @@ impl PatternSet {
         Ok(PatternSet {
             patterns,
             globs: OnceLock::new(),
+            uses: Uses::default(),
         })
     }
 
@@ -367,7 +405,7 @@ impl PatternSet {
         if path.contains(&0) {
             return false;
         }
-        match self.globs() {
+        match self.uses.compiled(&self.globs, || self.globs()) {
             Some((globs, _)) => {
                 with_candidate(path, |candidate| globs.is_match_candidate(candidate))
             }
@@ -381,7 +419,7 @@ impl PatternSet {
         if path.contains(&0) {
             return None;
         }
-        match self.globs() {
+        match self.uses.compiled(&self.globs, || self.globs()) {
             Some((globs, owners)) => {
                 let mut hits = Vec::new();
                 with_candidate(path, |candidate| {
