@@ -3,9 +3,12 @@
 //! worktree and a compare-and-swap on the target. A conflict changes nothing and blocks the
 //! session with a report; nothing ever resolves a conflict silently.
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::time::SystemTime;
+use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant, SystemTime};
 
 use gix::ObjectId;
 use serde::Serialize;
@@ -14,7 +17,8 @@ use crate::Workspace;
 use crate::git::{self, Git};
 use crate::guard::Violation;
 use crate::record::Event;
-use crate::session::{self, Mode, Session, State};
+use crate::registry::RegistryLock;
+use crate::session::{self, MergeProgress, Mode, Session, State};
 
 /// How many times `merge` recomputes when the target moves underneath it.
 const CAS_ATTEMPTS: usize = 3;
@@ -88,6 +92,10 @@ pub enum Error {
         /// The paths.
         files: String,
     },
+    /// The target moved, but the checkout of it could not be brought along: the merge is
+    /// done, and the session stays `merging` until the checkout is.
+    #[error(transparent)]
+    CheckoutNotUpdated(Box<CheckoutNotUpdated>),
     /// Writing the artifact failed.
     #[error("cannot write {path}: {source}")]
     Io {
@@ -115,6 +123,28 @@ pub enum Error {
     /// The ledger refused a record: nothing was changed (fail closed).
     #[error("cannot record it in the ledger, so nothing was changed: {0}")]
     Record(#[from] crate::record::Error),
+}
+
+/// See [`Error::CheckoutNotUpdated`].
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "session {id:?} is merged: {target} now points at {new}, but its checkout in {} was not \
+     updated ({reason}); nothing is lost, and the session stays `merging` until it is: {next}",
+    worktree.display()
+)]
+pub struct CheckoutNotUpdated {
+    /// The session.
+    pub id: String,
+    /// The target.
+    pub target: String,
+    /// Its new tip.
+    pub new: String,
+    /// Where it is checked out.
+    pub worktree: PathBuf,
+    /// What went wrong.
+    pub reason: String,
+    /// What to do.
+    pub next: String,
 }
 
 fn describe(violations: &[Violation]) -> String {
@@ -236,10 +266,12 @@ pub struct Merged {
     pub old: String,
     /// Its tip after.
     pub new: String,
-    /// `merge-commit` or `fast-forward`.
+    /// `merge-commit`, or `already-merged` when the target had the work already.
     pub how: &'static str,
     /// Where the session branch is kept.
     pub archive_ref: String,
+    /// Whether this finished a merge an earlier, interrupted run had begun.
+    pub resumed: bool,
 }
 
 impl Workspace {
@@ -252,6 +284,9 @@ impl Workspace {
     /// the whole branch, writes `change.patch` and `provenance.yaml`, records `merge.artifact`.
     pub fn finish(&self, id: &str, commit_all: bool) -> Result<(Session, Provenance), Error> {
         let session = self.registry().load(id)?;
+        if let Some(merging) = &session.merging {
+            return Err(merging_state(&session, merging));
+        }
         match session.state {
             State::Active | State::Finished => {}
             State::Blocked => {
@@ -404,6 +439,18 @@ impl Workspace {
 
         let lock = self.registry().lock()?;
         let mut session = self.registry().load(id)?;
+        if let Some(merging) = &session.merging {
+            // A merge began meanwhile.
+            return Err(merging_state(&session, merging));
+        }
+        if !matches!(session.state, State::Active | State::Finished) {
+            return Err(Error::State {
+                id: id.to_owned(),
+                state: session.state.as_str(),
+                what: "it changed while it was being finished; look at it again (`paddock session show`)"
+                    .to_owned(),
+            });
+        }
         self.record(Event::session(
             "merge.artifact",
             &session,
@@ -420,8 +467,42 @@ impl Workspace {
     }
 
     /// Merges a finished session into `into` (default: its target).
+    ///
+    /// Everything from reading the target to saving the session as merged happens under the
+    /// registry lock, so merges run one at a time: the compare-and-swap on the target and the
+    /// update of its checkout are never interleaved with another merge's. The merge is saved
+    /// in the registry (state `merging`) before the target moves; a merge that is interrupted
+    /// after that is finished by running `paddock merge` again, or by `paddock session gc`.
     pub fn merge(&self, id: &str, into: Option<&str>) -> Result<(Session, Merged), Error> {
-        let session = self.registry().load(id)?;
+        let lock = self.registry().lock()?;
+        match self.merge_locked(&lock, id, into)? {
+            Attempt::Done(session, merged) => Ok((session, *merged)),
+            Attempt::Conflict(session, report) => {
+                // Blocking the session takes the registry lock itself.
+                drop(lock);
+                Err(self.block_on_conflict(&session, *report)?)
+            }
+        }
+    }
+
+    fn merge_locked(
+        &self,
+        lock: &RegistryLock,
+        id: &str,
+        into: Option<&str>,
+    ) -> Result<Attempt, Error> {
+        let mut session = self.registry().load(id)?;
+        if session.merging.is_some() && session.state.is_live() {
+            match self.settle_merge(lock, session)? {
+                Settled::Merged(session, merged) => return Ok(Attempt::Done(session, merged)),
+                Settled::Reverted(reverted) => session = reverted,
+            }
+        }
+        if session.state == State::Merging {
+            // `merging` without the merge it stands for (a hand-edited file): the target was
+            // never moved for it, so it is a finished session.
+            session.state = State::Finished;
+        }
         if session.state != State::Finished {
             let what = match session.state {
                 State::Active => format!("finish it first: `paddock session finish {id}`"),
@@ -438,6 +519,16 @@ impl Workspace {
             });
         }
         let target = into.unwrap_or(&session.target).to_owned();
+        // Another merge into the same target that was interrupted: finish it first, so that
+        // this one starts from a checkout that matches the target.
+        for other in self.registry().load_all()? {
+            if other.id != session.id
+                && other.state.is_live()
+                && other.merging.as_ref().is_some_and(|m| m.target == target)
+            {
+                self.settle_merge(lock, other)?;
+            }
+        }
         let git = self.repo().git();
         let provenance: Provenance = self.read_provenance(id)?;
         let branch = session.branch.clone().unwrap_or_default();
@@ -452,8 +543,18 @@ impl Workspace {
         let target_ref = format!("refs/heads/{target}");
         for _ in 0..CAS_ATTEMPTS {
             let old = git.run(["rev-parse", "--verify", &target_ref])?;
-            let (new, how) = if git.test(["merge-base", "--is-ancestor", &head, &old])? {
-                (old.clone(), "already-merged")
+            let progress = if git.test(["merge-base", "--is-ancestor", &head, &old])? {
+                // Nothing to merge. When the tip is paddock's own merge of this session, its
+                // checkout may still show the commit before it (a merge interrupted by an
+                // older paddock): `old` is that commit, so the checkout is brought along.
+                let before = merged_by(&git, id, &old, &head).unwrap_or_else(|| old.clone());
+                MergeProgress {
+                    target: target.clone(),
+                    old: before,
+                    new: old.clone(),
+                    head: head.clone(),
+                    how: "already-merged".to_owned(),
+                }
             } else {
                 let output = git
                     .command(["merge-tree", "--write-tree", "-z", &old, &head])
@@ -481,12 +582,18 @@ impl Workspace {
                             "-m",
                             &message,
                         ])?;
-                        (commit, "merge-commit")
+                        MergeProgress {
+                            target: target.clone(),
+                            old: old.clone(),
+                            new: commit,
+                            head: head.clone(),
+                            how: "merge-commit".to_owned(),
+                        }
                     }
                     Some(1) => {
                         let report =
                             self.conflict_report(&session, &target, &old, &head, &output.stdout)?;
-                        return Err(self.block_on_conflict(&session, report)?);
+                        return Ok(Attempt::Conflict(session, Box::new(report)));
                     }
                     _ => {
                         return Err(git::Error::Failed {
@@ -499,50 +606,170 @@ impl Workspace {
                     }
                 }
             };
-            if new != old {
-                self.check_checkout(&target, &old, &new)?;
+            let moves = progress.how == "merge-commit";
+            if moves {
+                self.check_checkout(&target, &old, &progress.new)?;
+            }
+            // Saved before the target moves: from here on, whoever finds the session can tell
+            // whether it moved, and finish the job.
+            session.state = State::Merging;
+            session.merging = Some(progress.clone());
+            session.updated = session::timestamp(SystemTime::now());
+            self.registry().save(lock, &session)?;
+            if moves {
                 // Compare-and-swap: refused if the target moved since `old` was read.
                 let message = format!("paddock: merge session {id}");
-                if self
-                    .paddock_git()
-                    .run(["update-ref", "-m", &message, &target_ref, &new, &old])
-                    .is_err()
-                {
+                let swapped = self.paddock_git().run([
+                    "update-ref",
+                    "-m",
+                    &message,
+                    &target_ref,
+                    &progress.new,
+                    &old,
+                ]);
+                if let Err(err) = swapped {
+                    session.state = State::Finished;
+                    session.merging = None;
+                    session.updated = session::timestamp(SystemTime::now());
+                    self.registry().save(lock, &session)?;
+                    let now = git.run(["rev-parse", "--verify", &target_ref])?;
+                    if now == old {
+                        // It did not move, so that is not the reason (a ref lock, say).
+                        return Err(err.into());
+                    }
                     continue;
                 }
-                self.update_checkout(&target, &old, &new);
             }
-            let archive_ref = format!("{}{id}", crate::cleanup::ARCHIVE_PREFIX);
-            git.run([
-                "update-ref",
-                "-m",
-                "paddock: merged session",
-                &archive_ref,
-                &head,
-            ])?;
-            let merged = Merged {
-                target: target.clone(),
-                old,
-                new,
-                how,
-                archive_ref,
-            };
-            let lock = self.registry().lock()?;
-            let mut session = self.registry().load(id)?;
-            self.record(Event::session(
-                "merge.done",
-                &session,
-                serde_json::to_value(&merged).unwrap_or_default(),
-            ))?;
-            self.archive_and_remove(&session)?;
-            session.state = State::Merged;
-            session.archive_ref = Some(merged.archive_ref.clone());
-            session.updated = session::timestamp(SystemTime::now());
-            self.registry().save(&lock, &session)?;
-            self.checkpoint_at_session_end();
-            return Ok((session, merged));
+            let (session, merged) = self.finish_merge(lock, session, progress)?;
+            return Ok(Attempt::Done(session, Box::new(merged)));
         }
         Err(Error::TargetMoving { target })
+    }
+
+    /// Finds out how far a merge saved in the registry got, and completes it: when the target
+    /// has the session's work, the checkout, the archive ref, the worktree and the state are
+    /// done as `merge` would have; otherwise the target never moved and the session goes back
+    /// to finished.
+    pub(crate) fn settle_merge(
+        &self,
+        lock: &RegistryLock,
+        mut session: Session,
+    ) -> Result<Settled, Error> {
+        let Some(progress) = session.merging.clone() else {
+            return Ok(Settled::Reverted(session));
+        };
+        let git = self.repo().git();
+        let landed = git.test([
+            "merge-base",
+            "--is-ancestor",
+            &progress.head,
+            &format!("refs/heads/{}", progress.target),
+        ])?;
+        if landed {
+            let (session, mut merged) = self.finish_merge(lock, session, progress)?;
+            merged.resumed = true;
+            return Ok(Settled::Merged(session, Box::new(merged)));
+        }
+        session.merging = None;
+        if session.state == State::Merging {
+            session.state = State::Finished;
+        }
+        session.updated = session::timestamp(SystemTime::now());
+        self.registry().save(lock, &session)?;
+        Ok(Settled::Reverted(session))
+    }
+
+    /// Everything after the target moved: the archive ref, the checkout, the record, the
+    /// worktree, the state. Each step can be done again, so an interrupted run is finished by
+    /// the next one.
+    fn finish_merge(
+        &self,
+        lock: &RegistryLock,
+        mut session: Session,
+        progress: MergeProgress,
+    ) -> Result<(Session, Merged), Error> {
+        let id = session.id.clone();
+        let git = self.repo().git();
+        let archive_ref = format!("{}{id}", crate::cleanup::ARCHIVE_PREFIX);
+        git.run([
+            "update-ref",
+            "-m",
+            "paddock: merged session",
+            &archive_ref,
+            &progress.head,
+        ])?;
+        self.bring_checkout(&id, &progress)?;
+        let merged = Merged {
+            target: progress.target.clone(),
+            old: progress.old.clone(),
+            new: progress.new.clone(),
+            how: if progress.how == "merge-commit" {
+                "merge-commit"
+            } else {
+                "already-merged"
+            },
+            archive_ref,
+            resumed: false,
+        };
+        self.record(Event::session(
+            "merge.done",
+            &session,
+            serde_json::to_value(&merged).unwrap_or_default(),
+        ))?;
+        self.archive_and_remove(&session)?;
+        session.state = State::Merged;
+        session.merging = None;
+        session.archive_ref = Some(merged.archive_ref.clone());
+        session.updated = session::timestamp(SystemTime::now());
+        self.registry().save(lock, &session)?;
+        self.remove_private_tmp(&session.id);
+        self.checkpoint_at_session_end();
+        Ok((session, merged))
+    }
+
+    /// For a finished session whose work is on its target already (merged by hand, or by an
+    /// older paddock whose run was cut short before it saved the session): the merge to
+    /// record for it. `None` otherwise.
+    pub(crate) fn found_merged(&self, session: &Session) -> Result<Option<MergeProgress>, Error> {
+        if session.state != State::Finished || session.mode != Mode::Worktree {
+            return Ok(None);
+        }
+        let Ok(provenance) = self.read_provenance(&session.id) else {
+            return Ok(None);
+        };
+        let git = self.repo().git();
+        if let Some(branch) = &session.branch
+            && let Ok(tip) = git.run([
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                &format!("refs/heads/{branch}^{{commit}}"),
+            ])
+            && tip != provenance.head
+        {
+            // It moved since it finished: what is on the target is not all of it.
+            return Ok(None);
+        }
+        let Ok(tip) = git.run([
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("refs/heads/{}^{{commit}}", session.target),
+        ]) else {
+            return Ok(None);
+        };
+        if !git.test(["merge-base", "--is-ancestor", &provenance.head, &tip])? {
+            return Ok(None);
+        }
+        let old =
+            merged_by(&git, &session.id, &tip, &provenance.head).unwrap_or_else(|| tip.clone());
+        Ok(Some(MergeProgress {
+            target: session.target.clone(),
+            old,
+            new: tip,
+            head: provenance.head,
+            how: "already-merged".to_owned(),
+        }))
     }
 
     /// Reads a session's `provenance.yaml`.
@@ -585,48 +812,109 @@ impl Workspace {
             return Ok(());
         };
         let wt = Git::new(&worktree);
-        let changed = wt.run(["diff", "--name-only", old, new])?;
+        let changed = z_paths(
+            &wt,
+            looking(&wt, ["diff", "--name-only", "-z", "--no-renames", old, new]),
+        )?;
         if changed.is_empty() {
             return Ok(());
         }
         // Only the paths the merge brings in can clash: ask git about those alone.
-        let mut args = vec![
-            "status".to_owned(),
-            "--porcelain".to_owned(),
-            "--untracked-files=all".to_owned(),
-            "--".to_owned(),
-        ];
-        args.extend(changed.lines().map(str::to_owned));
-        let dirty = wt
-            .command(&args)
-            .env("GIT_LITERAL_PATHSPECS", "1")
-            .output()
-            .map_err(git::Error::Spawn)?;
-        let dirty = String::from_utf8_lossy(&dirty.stdout);
-        let clash: Vec<&str> = dirty.lines().map(|l| l.get(3..).unwrap_or(l)).collect();
+        let mut clash = BTreeSet::new();
+        for chunk in changed.iter().collect::<Vec<_>>().chunks(PATHS_PER_CALL) {
+            let mut args: Vec<OsString> = [
+                "status",
+                "--porcelain",
+                "-z",
+                "--untracked-files=all",
+                "--no-renames",
+                "--",
+            ]
+            .iter()
+            .map(OsString::from)
+            .collect();
+            args.extend(chunk.iter().map(|p| (*p).clone()));
+            // "XY <path>" entries, NUL-terminated.
+            for entry in z_paths(&wt, looking(&wt, &args))? {
+                let bytes = entry.as_bytes();
+                clash.insert(OsString::from_vec(bytes.get(3..).unwrap_or(bytes).to_vec()));
+            }
+        }
         if clash.is_empty() {
             Ok(())
         } else {
             Err(Error::CheckoutDirty {
                 target: target.to_owned(),
                 worktree,
-                files: clash.join(", "),
+                files: list_paths(&clash),
             })
         }
     }
 
-    /// Brings the worktree that has the target checked out up to the new tip, as `git merge
-    /// --ff-only` would (local changes to other paths are kept).
-    fn update_checkout(&self, target: &str, old: &str, new: &str) {
-        if let Ok(Some(worktree)) = self.checkout_of(target) {
-            let wt = Git::new(&worktree);
-            if let Err(err) = wt.run(["read-tree", "-m", "-u", old, new]) {
-                eprintln!(
-                    "paddock: {target} moved to {new}, but updating {} failed: {err}",
-                    worktree.display()
-                );
-            }
+    /// Brings the worktree that has the target checked out from `old` to `new` on the paths
+    /// the merge changed, as `git merge --ff-only` would (local changes to other paths are
+    /// kept), or finds it there already. It also completes an update that was interrupted
+    /// half-way (some files new, the index still old). Local changes to the merged paths are
+    /// never overwritten: for a merge paddock made that is an error that says what to do; for
+    /// one it found (`already-merged`) the checkout is left as it is.
+    fn bring_checkout(&self, id: &str, progress: &MergeProgress) -> Result<(), Error> {
+        let Some(worktree) = self.checkout_of(&progress.target)? else {
+            return Ok(());
+        };
+        if progress.old == progress.new {
+            return Ok(());
         }
+        let ours = progress.how == "merge-commit";
+        let not_updated = |reason: String, next: String| {
+            Error::CheckoutNotUpdated(Box::new(CheckoutNotUpdated {
+                id: id.to_owned(),
+                target: progress.target.clone(),
+                new: progress.new.clone(),
+                worktree: worktree.clone(),
+                reason,
+                next,
+            }))
+        };
+        let state = checkout_state(&worktree, &progress.old, &progress.new)
+            .map_err(|err| not_updated(err.to_string(), rerun_hint(id, &worktree, &err)))?;
+        let (partial, write, remove) = match state {
+            CheckoutState::Current => return Ok(()),
+            CheckoutState::Changed(files) if ours => {
+                return Err(not_updated(
+                    format!(
+                        "it has local changes to paths the merge changed ({})",
+                        list_paths(&files)
+                    ),
+                    format!(
+                        "paddock does not overwrite them: save them elsewhere and put those \
+                         files back as they are at {old} (`git -C {wt} checkout {old} -- FILE...`), \
+                         then run `paddock merge {id}` again to finish",
+                        old = short(&progress.old),
+                        wt = worktree.display(),
+                    ),
+                ));
+            }
+            CheckoutState::Changed(_) => return Ok(()),
+            CheckoutState::Behind {
+                partial,
+                write,
+                remove,
+            } => (partial, write, remove),
+        };
+        let wt = Git::new(&worktree);
+        let result = if !partial {
+            // Every file the merge changed is still as it was at `old`: git does the rest.
+            with_index_retry(
+                &wt,
+                &["read-tree", "-m", "-u", &progress.old, &progress.new],
+            )
+        } else {
+            // Some files are new already (an update was cut short): write the rest from `new`,
+            // then move the index. The files come first, as with git, so a cut here too leaves
+            // a state this picks up again.
+            finish_partial_update(&worktree, &progress.old, &progress.new, &write, &remove)
+        };
+        result.map_err(|err| not_updated(err.to_string(), rerun_hint(id, &worktree, &err)))
     }
 
     fn checkout_of(&self, branch: &str) -> Result<Option<PathBuf>, Error> {
@@ -757,6 +1045,380 @@ impl Workspace {
         )?;
         Ok(Error::Conflict(Box::new(report)))
     }
+}
+
+/// The refusal for a session whose merge is under way or was interrupted.
+fn merging_state(session: &Session, merging: &MergeProgress) -> Error {
+    Error::State {
+        id: session.id.clone(),
+        state: State::Merging.as_str(),
+        what: format!(
+            "its merge into {} is under way or was interrupted; `paddock merge {}` finishes it",
+            merging.target, session.id
+        ),
+    }
+}
+
+/// How many paths one git command is given at most (argument lists have a limit).
+const PATHS_PER_CALL: usize = 512;
+
+/// How long a checkout update waits for another git command's `index.lock` to go.
+const INDEX_LOCK_WAIT: Duration = Duration::from_secs(3);
+
+/// What one run of `merge` came to.
+enum Attempt {
+    /// Merged (now, or by finishing an interrupted merge).
+    Done(Session, Box<Merged>),
+    /// It conflicts: the session is to be blocked, nothing changed.
+    Conflict(Session, Box<ConflictReport>),
+}
+
+/// What [`Workspace::settle_merge`] found.
+pub(crate) enum Settled {
+    /// The target never moved: the session is as before the merge (finished).
+    Reverted(Session),
+    /// The target had the work: the merge is complete now.
+    Merged(Session, Box<Merged>),
+}
+
+/// Where the checkout of a merge's target is, on the paths the merge changed.
+enum CheckoutState {
+    /// Index and files as at the new tip (or changed by someone since, which is theirs).
+    Current,
+    /// The index as at the old tip, each file as at the old tip or as at the new one.
+    Behind {
+        /// Whether some files are new already (an update that was cut short).
+        partial: bool,
+        /// Files still as at the old tip that the new one has.
+        write: Vec<OsString>,
+        /// Files still as at the old tip that the new one deletes.
+        remove: Vec<OsString>,
+    },
+    /// Changes that are neither: someone's work, never overwritten.
+    Changed(BTreeSet<OsString>),
+}
+
+/// Why a checkout could not be looked at or updated.
+#[derive(Debug, thiserror::Error)]
+enum CheckoutFailure {
+    #[error(transparent)]
+    Git(#[from] git::Error),
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// git for reading a checkout: it takes none of git's optional locks (a `status` or `diff`
+/// refreshing the index takes `index.lock`, which makes a concurrent `read-tree` fail), and
+/// paths are literal.
+fn looking<I, S>(git: &Git, args: I) -> Command
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut cmd = git.command(args);
+    cmd.env("GIT_OPTIONAL_LOCKS", "0")
+        .env("GIT_LITERAL_PATHSPECS", "1");
+    cmd
+}
+
+/// Runs a git command that prints NUL-terminated paths, and returns them (as bytes: a path
+/// need not be UTF-8).
+fn z_paths(git: &Git, mut cmd: Command) -> Result<Vec<OsString>, git::Error> {
+    let output = cmd.output().map_err(git::Error::Spawn)?;
+    if !output.status.success() {
+        return Err(failed(git, &cmd, &output));
+    }
+    Ok(output
+        .stdout
+        .split(|b| *b == 0)
+        .filter(|p| !p.is_empty())
+        .map(|p| OsString::from_vec(p.to_vec()))
+        .collect())
+}
+
+fn failed(git: &Git, cmd: &Command, output: &std::process::Output) -> git::Error {
+    let args: Vec<String> = cmd
+        .get_args()
+        .skip(2) // -C <dir>
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    git::Error::Failed {
+        args: args.join(" "),
+        dir: git.dir().to_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+        code: output.status.code(),
+    }
+}
+
+/// Runs git on the checkout's index, waiting a little while another git command holds
+/// `index.lock` (a person's `git status`, an editor's).
+fn with_index_retry(git: &Git, args: &[&str]) -> Result<(), CheckoutFailure> {
+    let deadline = Instant::now() + INDEX_LOCK_WAIT;
+    loop {
+        match git.output(args) {
+            Ok(_) => return Ok(()),
+            Err(git::Error::Failed { stderr, .. })
+                if stderr.contains("index.lock") && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
+}
+
+/// Where the checkout in `worktree` is between `old` and `new` on the paths they differ in.
+fn checkout_state(worktree: &Path, old: &str, new: &str) -> Result<CheckoutState, CheckoutFailure> {
+    let wt = Git::new(worktree);
+    let tree_diff = |filter: Option<&str>| -> Result<BTreeSet<OsString>, git::Error> {
+        let mut args = vec!["diff", "--name-only", "-z", "--no-renames"];
+        args.extend(filter);
+        args.extend([old, new]);
+        Ok(z_paths(&wt, looking(&wt, &args))?.into_iter().collect())
+    };
+    let changed = tree_diff(None)?;
+    if changed.is_empty() {
+        return Ok(CheckoutState::Current);
+    }
+    let index_differs = |tree: &str| -> Result<BTreeSet<OsString>, git::Error> {
+        let args = [
+            "diff-index",
+            "--cached",
+            "--name-only",
+            "-z",
+            "--no-renames",
+            tree,
+        ];
+        Ok(z_paths(&wt, looking(&wt, args))?
+            .into_iter()
+            .filter(|p| changed.contains(p))
+            .collect())
+    };
+    let index_not_new = index_differs(new)?;
+    if index_not_new.is_empty() {
+        return Ok(CheckoutState::Current);
+    }
+    let index_not_old = index_differs(old)?;
+    if !index_not_old.is_empty() {
+        let neither: BTreeSet<OsString> = index_not_old
+            .intersection(&index_not_new)
+            .cloned()
+            .collect();
+        return Ok(CheckoutState::Changed(if neither.is_empty() {
+            index_not_old
+        } else {
+            neither
+        }));
+    }
+    // The index is as at `old` on every changed path. Which files are not? git compares the
+    // tracked ones with the index; those `new` adds are not in it, so any file there counts.
+    let added = tree_diff(Some("--diff-filter=A"))?;
+    let deleted = tree_diff(Some("--diff-filter=D"))?;
+    let mut not_old: BTreeSet<OsString> = z_paths(
+        &wt,
+        looking(&wt, ["diff", "--name-only", "-z", "--no-renames"]),
+    )?
+    .into_iter()
+    .filter(|p| changed.contains(p))
+    .collect();
+    not_old.extend(added.iter().filter(|p| exists(worktree, p)).cloned());
+    if not_old.is_empty() {
+        return Ok(CheckoutState::Behind {
+            partial: false,
+            write: Vec::new(),
+            remove: Vec::new(),
+        });
+    }
+    // Those must be as at `new` (an update cut short); anything else is someone's change.
+    let not_new = differs_from_tree(worktree, new, &not_old, &deleted)?;
+    if !not_new.is_empty() {
+        return Ok(CheckoutState::Changed(not_new));
+    }
+    let (remove, write) = changed
+        .into_iter()
+        .filter(|p| !not_old.contains(p))
+        .partition(|p| deleted.contains(p));
+    Ok(CheckoutState::Behind {
+        partial: true,
+        write,
+        remove,
+    })
+}
+
+fn exists(worktree: &Path, path: &OsStr) -> bool {
+    worktree.join(path).symlink_metadata().is_ok()
+}
+
+/// The paths among `paths` whose file in `worktree` is not as in `tree` (`absent`: the paths
+/// `tree` does not have, which must not exist).
+fn differs_from_tree(
+    worktree: &Path,
+    tree: &str,
+    paths: &BTreeSet<OsString>,
+    absent: &BTreeSet<OsString>,
+) -> Result<BTreeSet<OsString>, CheckoutFailure> {
+    let mut differs: BTreeSet<OsString> = paths
+        .iter()
+        .filter(|p| absent.contains(*p) && exists(worktree, p))
+        .cloned()
+        .collect();
+    let present: Vec<&OsString> = paths.iter().filter(|p| !absent.contains(*p)).collect();
+    if present.is_empty() {
+        return Ok(differs);
+    }
+    // A throw-away index holding `tree`, for git to compare the files with.
+    let (_temp, index) = temp_index()?;
+    let wt = Git::new(worktree);
+    let mut read = wt.command(["read-tree", tree]);
+    read.env("GIT_INDEX_FILE", &index);
+    run_checked(&wt, read)?;
+    for chunk in present.chunks(PATHS_PER_CALL) {
+        let mut args: Vec<OsString> = ["diff", "--name-only", "-z", "--no-renames", "--"]
+            .iter()
+            .map(OsString::from)
+            .collect();
+        args.extend(chunk.iter().map(|p| (*p).clone()));
+        let mut cmd = looking(&wt, &args);
+        cmd.env("GIT_INDEX_FILE", &index);
+        differs.extend(z_paths(&wt, cmd)?);
+    }
+    Ok(differs)
+}
+
+fn temp_index() -> Result<(tempfile::TempDir, PathBuf), CheckoutFailure> {
+    let temp = tempfile::Builder::new()
+        .prefix("paddock-index-")
+        .tempdir()
+        .map_err(|source| CheckoutFailure::Io {
+            action: "create a temporary directory in",
+            path: std::env::temp_dir(),
+            source,
+        })?;
+    let index = temp.path().join("index");
+    Ok((temp, index))
+}
+
+fn run_checked(git: &Git, mut cmd: Command) -> Result<(), git::Error> {
+    let output = cmd.output().map_err(git::Error::Spawn)?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(failed(git, &cmd, &output))
+    }
+}
+
+/// Completes a checkout update that was cut short: the files still as at `old` are removed or
+/// written from `new`, then the index moves from `old` to `new` in one step.
+fn finish_partial_update(
+    worktree: &Path,
+    old: &str,
+    new: &str,
+    write: &[OsString],
+    remove: &[OsString],
+) -> Result<(), CheckoutFailure> {
+    for rel in remove {
+        let path = worktree.join(rel);
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => {
+                return Err(CheckoutFailure::Io {
+                    action: "remove",
+                    path,
+                    source,
+                });
+            }
+        }
+        // Directories the merge emptied go too, as with git.
+        let mut dir = path.parent();
+        while let Some(d) = dir {
+            if d == worktree || !d.starts_with(worktree) || std::fs::remove_dir(d).is_err() {
+                break;
+            }
+            dir = d.parent();
+        }
+    }
+    let wt = Git::new(worktree);
+    if !write.is_empty() {
+        let (_temp, index) = temp_index()?;
+        let mut read = wt.command(["read-tree", new]);
+        read.env("GIT_INDEX_FILE", &index);
+        run_checked(&wt, read)?;
+        let mut checkout = wt.command(["checkout-index", "-f", "-q", "-z", "--stdin"]);
+        checkout
+            .env("GIT_INDEX_FILE", &index)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        let mut child = checkout.spawn().map_err(git::Error::Spawn)?;
+        if let Some(mut stdin) = child.stdin.take() {
+            let mut list = Vec::new();
+            for rel in write {
+                list.extend_from_slice(rel.as_bytes());
+                list.push(0);
+            }
+            std::io::Write::write_all(&mut stdin, &list).map_err(git::Error::Spawn)?;
+        }
+        let output = child.wait_with_output().map_err(git::Error::Spawn)?;
+        if !output.status.success() {
+            return Err(failed(&wt, &checkout, &output).into());
+        }
+    }
+    // `-i`: the index alone (the files are as at `new` now, which git would take for local
+    // changes).
+    with_index_retry(&wt, &["read-tree", "-m", "-i", old, new])
+}
+
+/// What to do once a failed checkout update's cause is fixed.
+fn rerun_hint(id: &str, worktree: &Path, err: &CheckoutFailure) -> String {
+    if err.to_string().contains("index.lock") {
+        format!(
+            "another git command holds {}'s index.lock; once it has ended (or, if no git command \
+             is running there, once you removed the stale lock it names: `paddock session gc` \
+             lists stale git locks), run `paddock merge {id}` again to finish",
+            worktree.display()
+        )
+    } else {
+        format!("fix that, then run `paddock merge {id}` again to finish")
+    }
+}
+
+/// A few of `paths`, for a message.
+fn list_paths(paths: &BTreeSet<OsString>) -> String {
+    let mut shown: Vec<String> = paths
+        .iter()
+        .take(8)
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    if paths.len() > shown.len() {
+        shown.push(format!("and {} more", paths.len() - shown.len()));
+    }
+    shown.join(", ")
+}
+
+fn short(commit: &str) -> &str {
+    commit.get(..10).unwrap_or(commit)
+}
+
+/// The commit before `tip` when `tip` is paddock's merge of session `id` at `head`.
+fn merged_by(git: &Git, id: &str, tip: &str, head: &str) -> Option<String> {
+    let parents = git.run(["rev-list", "--parents", "-n", "1", tip]).ok()?;
+    let mut parents = parents.split_whitespace().skip(1);
+    let (first, second) = (parents.next()?, parents.next()?);
+    if second != head || parents.next().is_some() {
+        return None;
+    }
+    let message = git.run(["log", "-1", "--format=%B", tip]).ok()?;
+    let trailer = format!("Session: {id}");
+    message
+        .lines()
+        .any(|l| l.trim() == trailer)
+        .then(|| first.to_owned())
 }
 
 #[derive(serde::Deserialize)]

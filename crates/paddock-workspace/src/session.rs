@@ -44,6 +44,11 @@ pub enum State {
     Blocked,
     /// Work handed in as a merge artifact, waiting for `paddock merge`.
     Finished,
+    /// `paddock merge` recorded the merge it is about to make (see [`Session::merging`]) and
+    /// may have moved the target: running `paddock merge` again (or `paddock session gc`)
+    /// finishes it, or takes the session back to [`State::Finished`] when the target never
+    /// moved.
+    Merging,
     /// Merged into its target.
     Merged,
     /// Cancelled; unmerged work archived.
@@ -59,6 +64,7 @@ impl State {
             State::Active => "active",
             State::Blocked => "blocked",
             State::Finished => "finished",
+            State::Merging => "merging",
             State::Merged => "merged",
             State::Cancelled => "cancelled",
             State::Expired => "expired",
@@ -67,8 +73,29 @@ impl State {
 
     /// Live sessions hold their scope and their worktree.
     pub fn is_live(self) -> bool {
-        matches!(self, State::Active | State::Blocked | State::Finished)
+        matches!(
+            self,
+            State::Active | State::Blocked | State::Finished | State::Merging
+        )
     }
+}
+
+/// A merge `paddock merge` is about to make or has made, saved in the registry before the
+/// target moves: whoever finds it (`paddock merge` run again, `paddock session gc`) can tell
+/// whether the target moved and finish the job (the main checkout, the worktree, the state).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MergeProgress {
+    /// The branch merged into.
+    pub target: String,
+    /// Its tip before the merge.
+    pub old: String,
+    /// Its tip after the merge (`old` when the work was there already).
+    pub new: String,
+    /// The session head merged.
+    pub head: String,
+    /// `merge-commit` or `already-merged`.
+    pub how: String,
 }
 
 /// One session, as stored in `$GIT_COMMON_DIR/paddock/sessions/<id>.yaml`.
@@ -103,6 +130,10 @@ pub struct Session {
     /// The ref holding its archived unmerged work, once archived.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub archive_ref: Option<String>,
+    /// The merge under way, from just before the target moves until the session is saved as
+    /// merged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merging: Option<MergeProgress>,
     /// When the state last changed (RFC 3339, UTC).
     pub updated: String,
 }

@@ -251,6 +251,7 @@ impl Workspace {
             state: State::Active,
             blocked_reason: None,
             archive_ref: None,
+            merging: None,
             updated: session::timestamp(now),
         };
         let undo = |session: &Session| {

@@ -23,6 +23,12 @@ pub fn merge(globals: &Globals, id: &str, into: Option<&str>) -> anyhow::Result<
                     merged: &merged,
                 })?;
             } else {
+                if merged.resumed {
+                    println!(
+                        "finished the interrupted merge of session {} into {}",
+                        session.id, merged.target
+                    );
+                }
                 println!(
                     "merged session {} into {} ({}: {} -> {})",
                     session.id,
@@ -149,6 +155,7 @@ pub fn status(globals: &Globals) -> anyhow::Result<u8> {
         let state = match s.state {
             "blocked" => style.red("BLOCKED"),
             "finished" => style.yellow("finished"),
+            "merging" => style.yellow("merging"),
             other => style.green(other),
         };
         let counts = match (row.ahead, row.behind) {
@@ -166,6 +173,10 @@ pub fn status(globals: &Globals) -> anyhow::Result<u8> {
         let next = match s.state {
             "active" => format!("paddock session finish {}", s.id),
             "finished" => format!("paddock merge {}", s.id),
+            "merging" => format!(
+                "paddock merge {} (its merge was interrupted; this finishes it)",
+                s.id
+            ),
             _ => format!("paddock session unblock {} --reason ...", s.id),
         };
         println!("    next: {next}");

@@ -118,11 +118,31 @@ pub fn run(globals: &Globals, cmd: SessionCommand) -> anyhow::Result<u8> {
                 println!("nothing to collect: no expired sessions and no orphans");
             } else {
                 for item in &items {
+                    let arrow = if item.failed {
+                        globals.style.red("!!")
+                    } else {
+                        "->".to_owned()
+                    };
                     println!(
-                        "{:<18} {}\n{:<18} -> {}",
+                        "{:<18} {}\n{:<18} {arrow} {}",
                         item.kind, item.subject, "", item.action
                     );
                 }
+            }
+            let failed: Vec<&str> = items
+                .iter()
+                .filter(|i| i.failed)
+                .map(|i| i.subject.as_str())
+                .collect();
+            if !failed.is_empty() {
+                // With --json the items (`failed: true`) are the whole answer on stdout.
+                eprintln!(
+                    "paddock: gc handled everything else, but could not handle {} of what it \
+                     found ({}); each is left as it was, and its entry says why and what to do",
+                    failed.len(),
+                    failed.join(", ")
+                );
+                return Ok(exit::ERROR);
             }
         }
     }
