@@ -449,7 +449,7 @@ fn without_landlock_isolation_is_refused_or_degraded_by_policy_never_recorded_as
     };
 
     // The default policy requires Landlock: refused, and the refusal is recorded.
-    let refused = simulated("no-landlock").fails(1);
+    let refused = simulated("no-landlock").fails(126);
     assert_eq!(refused.json()["error"]["kind"], "refused");
     assert!(
         refused.stderr().contains("no-landlock"),
@@ -611,7 +611,7 @@ fn pins_repo_state_and_the_turn_chain_are_recorded() {
             "--role", "r", "--pin", "seed=1", "--pin", "seed=2", "--", "true",
         ],
     )
-    .fails(2)
+    .fails(125)
     .stderr_has("twice");
 
     let entries = history(&repo);
