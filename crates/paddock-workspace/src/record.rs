@@ -40,29 +40,29 @@ impl Event {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The kind is not a valid record kind.
-    #[error("invalid record kind {kind:?}: {message}")]
+    #[error("invalid record kind {kind:?}")]
     Kind {
         /// The kind.
         kind: String,
         /// Why.
-        message: String,
+        #[source]
+        source: paddock_ledger::InvalidKind,
     },
-    /// Opening the ledger failed.
-    #[error("cannot open the ledger {path}: {message}")]
-    Open {
-        /// The ledger file.
-        path: PathBuf,
+    /// The record's data cannot be made into a record.
+    #[error("cannot make a {kind} record")]
+    Entry {
+        /// The kind.
+        kind: String,
         /// Why.
-        message: String,
+        #[source]
+        source: Box<paddock_ledger::entry::Error>,
     },
-    /// Appending failed.
-    #[error("cannot append to the ledger {path}: {message}")]
-    Append {
-        /// The ledger file.
-        path: PathBuf,
-        /// Why.
-        message: String,
-    },
+    /// Opening the ledger failed (the ledger's error names the file).
+    #[error(transparent)]
+    Open(Box<paddock_ledger::open::Error>),
+    /// Appending failed (the ledger's error names the file).
+    #[error(transparent)]
+    Append(Box<paddock_ledger::append::Error>),
     /// The supervisor did not take the record.
     #[error("the supervising paddock-sh did not take the record: {0}")]
     Supervisor(String),
@@ -129,14 +129,14 @@ impl Workspace {
 
     /// Appends directly (the supervisor's side of [`Workspace::record`]).
     pub fn append(&self, event: &Event) -> Result<(), Error> {
-        let kind = Kind::parse(&event.kind).map_err(|e| Error::Kind {
+        let kind = Kind::parse(&event.kind).map_err(|source| Error::Kind {
             kind: event.kind.clone(),
-            message: e.to_string(),
+            source,
         })?;
         let path = self.ledger_path();
-        let mut entry = Entry::new(kind, &event.data).map_err(|e| Error::Append {
-            path: path.clone(),
-            message: e.to_string(),
+        let mut entry = Entry::new(kind, &event.data).map_err(|source| Error::Entry {
+            kind: event.kind.clone(),
+            source: Box::new(source),
         })?;
         if let Some(session) = &event.session {
             entry = entry.session(session.clone());
@@ -145,17 +145,13 @@ impl Workspace {
         if slot.is_none() {
             let mut options = ledger_options(self.policy());
             options.open_check = self.ledger_check.get();
-            let ledger = Ledger::open(&path, options).map_err(|e| Error::Open {
-                path: path.clone(),
-                message: e.to_string(),
-            })?;
+            let ledger = Ledger::open(&path, options).map_err(|e| Error::Open(Box::new(e)))?;
             *slot = Some(ledger);
         }
         let ledger = slot.as_mut().expect("opened just above");
-        ledger.append(&entry).map_err(|e| Error::Append {
-            path,
-            message: e.to_string(),
-        })?;
+        ledger
+            .append(&entry)
+            .map_err(|e| Error::Append(Box::new(e)))?;
         if ledger.checkpoint_due() {
             checkpoint(ledger, self.repo().common_dir());
         }

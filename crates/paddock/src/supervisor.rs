@@ -149,12 +149,14 @@ fn handle(workspace: &Workspace, session_id: &str, request: Request) -> Result<(
                 session: Some(session_id.to_owned()),
                 ..event
             };
-            workspace.append(&event).map_err(|e| e.to_string())
+            workspace
+                .append(&event)
+                .map_err(|e| crate::output::sentence(&e.into()))
         }
         Request::Block { reason } => workspace
             .block(session_id, &reason)
             .map(|_| ())
-            .map_err(|e| e.to_string()),
+            .map_err(|e| crate::output::sentence(&e.into())),
     }
 }
 
