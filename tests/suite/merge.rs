@@ -336,3 +336,292 @@ fn a_target_that_moves_during_the_merge_is_never_overwritten() {
         assert_eq!(run.json()["error"]["kind"], "target-moving");
     }
 }
+
+/// Merges of several sessions at once: each one moves the target and brings the main checkout
+/// along under one lock, so none of them finds git's `index.lock` taken by another, and the
+/// checkout ends up matching the target.
+#[test]
+fn concurrent_merges_all_land_and_leave_the_checkout_matching_the_target() {
+    let repo = TestRepo::new();
+    repo.paddock(&["init"]).ok();
+    let ids: Vec<String> = (0..4).map(|i| format!("c{i}")).collect();
+    for id in &ids {
+        let scope = format!("{id}/**");
+        let wt = worktree(&repo.start(id, &[&scope]));
+        for n in 0..3 {
+            commit(
+                &wt,
+                &format!("{id}/f{n}.txt"),
+                &format!("{id} {n}\n"),
+                "work",
+            );
+        }
+        repo.paddock(&["session", "finish", id]).ok();
+    }
+    let runs: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            super::harness::paddock_in(&repo.root)
+                .args(["merge", id])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("paddock runs")
+        })
+        .collect();
+    for (id, run) in ids.iter().zip(runs) {
+        let out = run.wait_with_output().expect("wait");
+        assert!(
+            out.status.success(),
+            "merge {id}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            !String::from_utf8_lossy(&out.stderr).contains("failed"),
+            "merge {id} warned: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(repo.state(id), "merged");
+    }
+    assert_eq!(
+        repo.git(&["status", "--porcelain", "--untracked-files=no"]),
+        "",
+        "the main checkout matches main"
+    );
+    for id in &ids {
+        for n in 0..3 {
+            assert_eq!(
+                std::fs::read_to_string(repo.path(&format!("{id}/f{n}.txt"))).expect("read"),
+                format!("{id} {n}\n")
+            );
+        }
+    }
+}
+
+/// A repository with session `a` finished: it changes `src/lib.rs`, adds `src/new.rs` and
+/// deletes `src/a/mod.rs`. Returns the session head.
+fn finished_session(repo: &TestRepo) -> String {
+    repo.paddock(&["init"]).ok();
+    let a = worktree(&repo.start("a", &["src/**"]));
+    commit(&a, "src/lib.rs", "pub fn f() { a }\n", "a: change");
+    commit(&a, "src/new.rs", "// new\n", "a: add");
+    let out = hermetic(
+        Command::new("git")
+            .arg("-C")
+            .arg(&a)
+            .args(["rm", "-q", "src/a/mod.rs"]),
+    )
+    .output()
+    .expect("git");
+    assert!(out.status.success());
+    let out =
+        hermetic(
+            Command::new("git")
+                .arg("-C")
+                .arg(&a)
+                .args(["commit", "-q", "-m", "a: delete"]),
+        )
+        .output()
+        .expect("git");
+    assert!(out.status.success());
+    repo.paddock(&["session", "finish", "a"]).ok();
+    repo.git_in(&a, &["rev-parse", "HEAD"])
+}
+
+/// The main checkout as the merge leaves it: matching main, with the session's files.
+fn assert_checkout_merged(repo: &TestRepo) {
+    assert_eq!(
+        repo.git(&["status", "--porcelain", "--untracked-files=all"]),
+        "",
+        "the main checkout matches main"
+    );
+    assert_eq!(
+        std::fs::read_to_string(repo.path("src/lib.rs")).expect("read"),
+        "pub fn f() { a }\n"
+    );
+    assert!(repo.path("src/new.rs").is_file());
+    assert!(!repo.path("src/a/mod.rs").exists());
+    assert!(
+        !repo.path("src/a").exists(),
+        "the emptied directory goes too"
+    );
+}
+
+// Issue C: with the checkout's `index.lock` taken, the target moves and the checkout cannot
+// follow. That used to be a warning on a successful merge, and the checkout stayed behind for
+// good; now it is an error that says where things stand, and running the merge again finishes
+// it.
+#[test]
+fn a_checkout_that_cannot_be_updated_is_an_error_and_merging_again_finishes_the_job() {
+    let repo = TestRepo::new();
+    let head = finished_session(&repo);
+    let before = repo.git(&["rev-parse", "main"]);
+    let lock = repo.path(".git/index.lock");
+    std::fs::write(&lock, "").expect("lock");
+
+    let run = repo.paddock(&["merge", "a"]).fails(2);
+    let stderr = run.stderr();
+    for text in [
+        "is merged: main now points at",
+        "index.lock",
+        "nothing is lost",
+        "`paddock merge a` again",
+    ] {
+        assert!(stderr.contains(text), "{text:?} in {stderr}");
+    }
+    assert!(repo.git_ok(&["merge-base", "--is-ancestor", &head, "main"]));
+    assert_eq!(repo.state("a"), "merging");
+    let status = repo.paddock(&["status"]).ok().stdout();
+    assert!(status.contains("paddock merge a"), "{status}");
+    // Another merge into main waits for this one: it finishes it first.
+    std::fs::remove_file(&lock).expect("unlock");
+
+    let again = repo.paddock(&["merge", "a", "--json"]).ok().json();
+    assert_eq!(again["session"]["state"], "merged");
+    assert_eq!(again["merged"]["resumed"], true);
+    assert_eq!(again["merged"]["old"].as_str(), Some(before.as_str()));
+    assert_checkout_merged(&repo);
+    assert!(repo.git_ok(&["show-ref", "--verify", "refs/paddock/archive/a"]));
+    assert!(!repo.git_ok(&["show-ref", "--verify", "refs/heads/paddock/a"]));
+    let done = repo.records(Some("merge.done"));
+    assert!(!done.is_empty());
+}
+
+// Issue A: an update of the checkout that was cut short (some files new, the index and the
+// other files still as before) is completed by `session gc`.
+#[test]
+fn gc_completes_a_checkout_update_that_was_cut_short() {
+    let repo = TestRepo::new();
+    finished_session(&repo);
+    let lock = repo.path(".git/index.lock");
+    std::fs::write(&lock, "").expect("lock");
+    repo.paddock(&["merge", "a"]).fails(2);
+    std::fs::remove_file(&lock).expect("unlock");
+    // What a `read-tree -u` killed half-way leaves: one file written, the rest not yet.
+    std::fs::write(repo.path("src/lib.rs"), "pub fn f() { a }\n").expect("write");
+
+    let items = repo.paddock(&["session", "gc", "--json"]).ok().json();
+    let item = items
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|i| i["kind"] == "interrupted-merge")
+        .unwrap_or_else(|| panic!("{items}"))
+        .clone();
+    assert_eq!(item["subject"], "a");
+    assert_eq!(item["failed"], false, "{item}");
+    assert_eq!(repo.state("a"), "merged");
+    assert_checkout_merged(&repo);
+}
+
+// Issue A, and never losing a person's work: local changes to a path the merge changed are
+// not overwritten when the merge is finished; the message says what to do, and once done the
+// merge finishes.
+#[test]
+fn finishing_a_merge_never_overwrites_local_changes_to_merged_paths() {
+    let repo = TestRepo::new();
+    finished_session(&repo);
+    let before = repo.git(&["rev-parse", "main"]);
+    let lock = repo.path(".git/index.lock");
+    std::fs::write(&lock, "").expect("lock");
+    repo.paddock(&["merge", "a"]).fails(2);
+    std::fs::remove_file(&lock).expect("unlock");
+    std::fs::write(repo.path("src/lib.rs"), "pub fn f() { mine }\n").expect("write");
+
+    let run = repo.paddock(&["merge", "a"]).fails(2);
+    let stderr = run.stderr();
+    for text in ["local changes", "src/lib.rs", "checkout", "paddock merge a"] {
+        assert!(stderr.contains(text), "{text:?} in {stderr}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(repo.path("src/lib.rs")).expect("read"),
+        "pub fn f() { mine }\n"
+    );
+    assert_eq!(repo.state("a"), "merging");
+    // gc reports it, and leaves it as it is.
+    let gc = repo.paddock(&["session", "gc", "--json"]).fails(2);
+    let items = gc.json();
+    assert!(
+        items
+            .as_array()
+            .expect("items")
+            .iter()
+            .any(|i| i["kind"] == "interrupted-merge" && i["failed"] == true),
+        "{items}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(repo.path("src/lib.rs")).expect("read"),
+        "pub fn f() { mine }\n"
+    );
+
+    // As the message says: put the file back as it was, and merge again.
+    repo.git(&["checkout", &before, "--", "src/lib.rs"]);
+    repo.paddock(&["merge", "a"]).ok();
+    assert_eq!(repo.state("a"), "merged");
+    assert_checkout_merged(&repo);
+}
+
+// A merge recorded in the registry whose target never moved (cut short before the
+// compare-and-swap): gc takes the session back to finished, and it merges as usual.
+#[test]
+fn a_recorded_merge_that_never_moved_the_target_goes_back_to_finished() {
+    let repo = TestRepo::new();
+    let head = finished_session(&repo);
+    let main = repo.git(&["rev-parse", "main"]);
+    let file = repo.state_dir().join("sessions/a.yaml");
+    let text = std::fs::read_to_string(&file).expect("read");
+    let text = text.replace("state: finished", "state: merging");
+    let text = format!(
+        "{text}merging:\n  target: main\n  old: {main}\n  new: {head}\n  head: {head}\n  how: merge-commit\n"
+    );
+    std::fs::write(&file, text).expect("write");
+    assert_eq!(repo.state("a"), "merging");
+
+    let items = repo.paddock(&["session", "gc", "--json"]).ok().json();
+    let action = items[0]["action"].as_str().unwrap_or_default().to_owned();
+    assert!(action.contains("never moved main"), "{items}");
+    assert_eq!(repo.state("a"), "finished");
+    assert_eq!(repo.git(&["rev-parse", "main"]), main);
+    repo.paddock(&["merge", "a"]).ok();
+    assert_checkout_merged(&repo);
+}
+
+// Issue B: a finished session whose work is on the target already and whose worktree is gone
+// (what a merge cut short after removing the worktree left) ends merged, not cancelled.
+#[test]
+fn gc_records_a_finished_session_whose_work_is_on_the_target_as_merged() {
+    let repo = TestRepo::new();
+    let head = finished_session(&repo);
+    repo.git(&["merge", "-q", "--no-ff", "-m", "by hand", "paddock/a"]);
+    let wt = repo.tmp.path().join("repo.paddock/a");
+    std::fs::remove_dir_all(&wt).expect("rm");
+
+    let items = repo.paddock(&["session", "gc", "--json"]).ok().json();
+    let item = items
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|i| i["kind"] == "vanished-worktree")
+        .unwrap_or_else(|| panic!("{items}"))
+        .clone();
+    assert!(
+        item["action"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("merged"),
+        "{item}"
+    );
+    assert_eq!(repo.state("a"), "merged");
+    assert_eq!(
+        repo.git(&["rev-parse", "refs/paddock/archive/a"]),
+        head,
+        "the branch is kept, as a merge keeps it"
+    );
+    assert!(!repo.git_ok(&["show-ref", "--verify", "refs/heads/paddock/a"]));
+    assert_eq!(
+        repo.git(&["worktree", "list", "--porcelain"])
+            .matches("worktree ")
+            .count(),
+        1
+    );
+}

@@ -1,6 +1,6 @@
 //! Sessions: start, list, show, cancel, gc, and every way they can be refused.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use super::harness::{TestRepo, paddock_in};
@@ -524,4 +524,234 @@ fn concurrent_starts_and_cancels_never_corrupt_the_registry() {
             "{id}"
         );
     }
+}
+
+fn set_age(path: &Path, age: std::time::Duration) {
+    let when = std::time::SystemTime::now() - age;
+    std::fs::File::open(path)
+        .expect("open")
+        .set_modified(when)
+        .expect("set mtime");
+}
+
+fn gc_items(repo: &TestRepo) -> Vec<serde_json::Value> {
+    repo.paddock(&["session", "gc", "--json"])
+        .ok()
+        .json()
+        .as_array()
+        .expect("items")
+        .clone()
+}
+
+// Issue D: the states `git worktree add` leaves when it is killed part-way, made directly.
+// gc handles each of them (and the orphans after them), drops git's entry, and keeps what was
+// written in a half-made worktree that is not the branch's.
+#[test]
+fn gc_handles_every_state_a_killed_worktree_creation_leaves() {
+    let repo = TestRepo::new();
+    repo.init();
+    let root = repo.tmp.path().join("repo.paddock");
+    let admin_root = repo.root.join(".git/worktrees");
+    let add = |name: &str| {
+        let path = root.join(name);
+        repo.git(&[
+            "worktree",
+            "add",
+            "-q",
+            "-b",
+            &format!("paddock/{name}"),
+            path.to_str().expect("utf8"),
+        ]);
+        path
+    };
+    // Registered, but its `.git` file never written.
+    let no_git = add("nogit");
+    std::fs::remove_file(no_git.join(".git")).expect("rm");
+    // Its entry not finished: HEAD not yet a commit, git's "initializing" lock still on it;
+    // and a file in it that is nobody's checkout.
+    let unborn = add("unborn");
+    std::fs::write(
+        admin_root.join("unborn/HEAD"),
+        "0000000000000000000000000000000000000000\n",
+    )
+    .expect("HEAD");
+    std::fs::write(admin_root.join("unborn/locked"), "initializing").expect("lock");
+    std::fs::write(unborn.join("notes.txt"), "written in it\n").expect("write");
+    // Only the branch and git's entry were made (no directory, no gitdir).
+    let only_entry = admin_root.join("entryonly");
+    std::fs::create_dir_all(&only_entry).expect("mkdir");
+    std::fs::write(only_entry.join("locked"), "initializing").expect("lock");
+    repo.git(&["branch", "paddock/entryonly"]);
+    // The same, with no paddock branch: maybe someone's `git worktree add` at work.
+    let foreign = admin_root.join("theirs");
+    std::fs::create_dir_all(&foreign).expect("mkdir");
+    std::fs::write(foreign.join("locked"), "initializing").expect("lock");
+    // An orphan behind them all.
+    repo.git(&["branch", "paddock/other"]);
+
+    let items = gc_items(&repo);
+    let item = |subject: &str| {
+        items
+            .iter()
+            .find(|i| i["subject"] == subject)
+            .unwrap_or_else(|| panic!("no item for {subject}: {items:?}"))
+    };
+    for dir in [&no_git, &unborn] {
+        let it = item(dir.to_str().expect("utf8"));
+        assert_eq!(it["kind"], "orphan-worktree", "{it}");
+        assert_eq!(it["failed"], false, "{it}");
+        assert!(!dir.exists());
+    }
+    assert_eq!(
+        item(only_entry.to_str().expect("utf8"))["kind"],
+        "orphan-admin-entry"
+    );
+    let theirs = item(foreign.to_str().expect("utf8"));
+    assert!(
+        theirs["action"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("left alone"),
+        "{theirs}"
+    );
+    assert!(foreign.exists());
+    assert_eq!(item("paddock/other")["kind"], "orphan-branch");
+    assert!(!only_entry.exists());
+    assert_eq!(
+        repo.git(&["worktree", "list", "--porcelain"])
+            .matches("worktree ")
+            .count(),
+        1,
+        "git lists no worktree but the main one"
+    );
+    assert_eq!(
+        std::fs::read_dir(&admin_root)
+            .map(|d| d.count())
+            .unwrap_or(0),
+        1,
+        "no entry is left but the one that may not be paddock's"
+    );
+    assert_eq!(repo.git(&["for-each-ref", "refs/heads/paddock/"]), "");
+    // What was written in the half-made worktree is kept.
+    assert_eq!(
+        repo.git(&["show", "refs/paddock/archive/orphan-unborn:notes.txt"]),
+        "written in it"
+    );
+    // Nothing is left to find but that one.
+    let again = gc_items(&repo);
+    assert_eq!(again.len(), 1, "{again:?}");
+    assert_eq!(again[0]["subject"], foreign.to_str().expect("utf8"));
+}
+
+// git's lock files left by a killed git make every later git command that needs them fail.
+// gc names each one with its exact path and what to do, and removes only those that are old
+// and open in no process; paddock's own lock files are not git's.
+#[test]
+fn gc_reports_stale_git_locks_and_removes_only_old_unused_ones() {
+    let repo = TestRepo::new();
+    repo.init();
+    let wt = repo.start_worktree("a", &["src/**"]);
+    let name = wt.file_name().expect("name").to_owned();
+    let fresh_index = repo.root.join(".git/index.lock");
+    let fresh_session = repo
+        .root
+        .join(".git/worktrees")
+        .join(&name)
+        .join("index.lock");
+    let old_ref = repo.root.join(".git/refs/heads/paddock/a.lock");
+    for lock in [&fresh_index, &fresh_session, &old_ref] {
+        std::fs::write(lock, "").expect("lock");
+    }
+    set_age(&old_ref, std::time::Duration::from_secs(2 * 3600));
+
+    let items = gc_items(&repo);
+    let locks: Vec<&serde_json::Value> = items
+        .iter()
+        .filter(|i| i["kind"] == "stale-git-lock")
+        .collect();
+    assert_eq!(locks.len(), 3, "{items:?}");
+    for lock in [&fresh_index, &fresh_session] {
+        let shown = lock.to_str().expect("utf8");
+        let it = locks
+            .iter()
+            .find(|i| i["subject"] == shown)
+            .unwrap_or_else(|| panic!("{shown} not reported: {items:?}"));
+        let action = it["action"].as_str().expect("action");
+        assert!(action.starts_with("left alone"), "{it}");
+        assert!(action.contains(&format!("rm '{shown}'")), "{it}");
+        assert!(lock.exists(), "a young lock is left alone");
+    }
+    let it = locks
+        .iter()
+        .find(|i| i["subject"] == old_ref.to_str().expect("utf8"))
+        .unwrap_or_else(|| panic!("{items:?}"));
+    assert!(
+        it["action"]
+            .as_str()
+            .expect("action")
+            .starts_with("removed"),
+        "{it}"
+    );
+    assert!(!old_ref.exists());
+    assert!(repo.state_dir().join("registry.lock").exists());
+}
+
+// The private temp directory a session gets in a temp dir that holds the repository goes when
+// the session ends, and gc removes one a crash left behind.
+#[test]
+fn private_temp_dirs_of_ended_sessions_are_removed() {
+    let repo = TestRepo::new();
+    let tmp = repo.tmp.path().canonicalize().expect("canonical");
+    repo.write(
+        ".paddock/policy.yaml",
+        &format!("version: 1\nscratch:\n  system: [{}]\n", tmp.display()),
+    );
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "policy"]);
+    repo.init();
+    repo.start("a", &["src/**"]);
+    repo.start("b", &["docs/**"]);
+    let private_a = tmp.join("paddock-a");
+    let private_b = tmp.join("paddock-b");
+    for dir in [&private_a, &private_b] {
+        std::fs::create_dir_all(dir.join("sub")).expect("mkdir");
+        std::fs::write(dir.join("sub/f"), "x").expect("write");
+    }
+    repo.paddock(&["session", "cancel", "a"]).ok();
+    assert!(!private_a.exists(), "removed when the session ends");
+    assert!(private_b.exists(), "a live session keeps its own");
+
+    // Ended, but its directory is still there (a crash between the two): gc removes it. One
+    // that changed after the session ended may be another repository's session's (the same id
+    // under the same temp dir): gc leaves it alone.
+    std::fs::create_dir_all(&private_a).expect("mkdir");
+    std::fs::create_dir_all(&private_b).expect("mkdir");
+    repo.paddock(&["session", "cancel", "b"]).ok();
+    std::fs::create_dir_all(&private_b).expect("mkdir");
+    set_age(&private_a, std::time::Duration::from_secs(3600));
+    std::fs::File::open(&private_b)
+        .expect("open")
+        .set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(60))
+        .expect("set mtime");
+    let items = gc_items(&repo);
+    assert!(
+        items.iter().any(|i| i["kind"] == "private-tmp"
+            && i["subject"] == private_a.to_str().expect("utf8")
+            && i["action"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("removed")),
+        "{items:?}"
+    );
+    assert!(!private_a.exists());
+    assert!(
+        items.iter().any(|i| i["kind"] == "private-tmp"
+            && i["subject"] == private_b.to_str().expect("utf8")
+            && i["action"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("left alone")),
+        "{items:?}"
+    );
+    assert!(private_b.exists());
 }
