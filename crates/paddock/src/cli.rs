@@ -28,6 +28,35 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// `paddock hook NAME ARGS...` exactly as the shims run it, without clap. git runs the
+    /// hooks on every commit, and clap builds paddock's whole command tree (some 0.1 ms) to
+    /// read those words; anything else (a flag, `--help`, a missing name) goes through clap.
+    pub fn hook_invocation(args: &[std::ffi::OsString]) -> Option<Cli> {
+        let [hook, name, rest @ ..] = args else {
+            return None;
+        };
+        let name = name.to_str()?;
+        if hook != "hook" || name.starts_with('-') {
+            return None;
+        }
+        let args = rest
+            .iter()
+            .map(|a| a.to_str().map(str::to_owned))
+            .collect::<Option<Vec<_>>>()?;
+        Some(Cli {
+            repo: None,
+            json: false,
+            quiet: false,
+            color: Color::Auto,
+            command: Command::Hook {
+                name: name.to_owned(),
+                args,
+            },
+        })
+    }
+}
+
 /// When to colour human output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Color {
@@ -590,6 +619,31 @@ pub struct DemoArgs {
 mod tests {
     use super::*;
     use clap::CommandFactory;
+
+    #[test]
+    fn the_hook_shortcut_reads_what_clap_reads() {
+        let os =
+            |words: &[&str]| -> Vec<std::ffi::OsString> { words.iter().map(Into::into).collect() };
+        for words in [
+            &["hook", "pre-commit"][..],
+            &["hook", "reference-transaction", "prepared"],
+            &["hook", "pre-push", "origin", "https://example.com/r.git"],
+            &["hook", "post-rewrite", "rebase"],
+        ] {
+            let fast = Cli::hook_invocation(&os(words)).expect("shortcut taken");
+            let clap = Cli::try_parse_from(std::iter::once("paddock").chain(words.iter().copied()))
+                .expect("clap parses");
+            assert_eq!(format!("{fast:?}"), format!("{clap:?}"), "{words:?}");
+        }
+        for words in [
+            &["hook"][..],
+            &["hook", "--help"],
+            &["--json", "hook", "pre-commit"],
+            &["status"],
+        ] {
+            assert!(Cli::hook_invocation(&os(words)).is_none(), "{words:?}");
+        }
+    }
 
     #[test]
     fn cli_is_consistent() {

@@ -86,7 +86,12 @@ fn utf8_args(program: &str) -> Result<Vec<String>, String> {
 
 /// `paddock ARGS...`
 pub fn paddock() -> ExitCode {
-    let cli = match cli::Cli::try_parse() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let parsed = match cli::Cli::hook_invocation(&args) {
+        Some(cli) => Ok(cli),
+        None => cli::Cli::try_parse(),
+    };
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(err) => {
             // Help and version go to stdout and succeed; usage errors exit 2 (125 for `turn
