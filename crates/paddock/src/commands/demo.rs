@@ -145,6 +145,11 @@ pub fn run(globals: &Globals, args: DemoArgs) -> anyhow::Result<u8> {
         "sed -i 's/42/43/' src/lib.rs && git commit -q -am 'answer: 43'",
         0,
     )?;
+    demo.note(
+        "(git's packed-refs.lock complaint is harmless: after a commit git 2.47 locks the shared \
+         packed-refs to delete the worktree's AUTO_MERGE, and a session may not write git's \
+         shared root; the commit itself went through)",
+    );
     demo.paddock(&repo, &["session", "finish", "claim-1"], 0)?;
 
     demo.step("Meanwhile fix-2, approved by an operator to overlap claim-1, changes the same line");
@@ -282,6 +287,10 @@ struct Demo<'a> {
 impl Demo<'_> {
     fn step(&self, text: &str) {
         println!("\n{} {}", self.style.yellow("==>"), self.style.bold(text));
+    }
+
+    fn note(&self, text: &str) {
+        println!("    {}", self.style.dim(text));
     }
 
     fn git_cmd(&self, dir: &Path, args: &[&str]) -> Command {

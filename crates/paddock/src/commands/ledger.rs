@@ -31,12 +31,26 @@ fn filter(f: &LedgerFilter) -> anyhow::Result<Filter> {
     Ok(filter)
 }
 
+/// How much of a record's data the one-line human form shows.
+const DATA_SHOWN: usize = 160;
+
 fn print_record(
     out: &mut impl Write,
     record: &Record,
     writer: Option<&str>,
 ) -> std::io::Result<()> {
-    let data = serde_json::to_string(&record.data).unwrap_or_default();
+    let mut data = serde_json::to_string(&record.data).unwrap_or_default();
+    // One line per record stays readable: a turn's pins run to kilobytes. `--json` and
+    // `ledger export` give every byte.
+    if data.len() > DATA_SHOWN + DATA_SHOWN / 2 {
+        let cut = (0..=DATA_SHOWN)
+            .rev()
+            .find(|&i| data.is_char_boundary(i))
+            .unwrap_or(0);
+        let more = data.len() - cut;
+        data.truncate(cut);
+        data.push_str(&format!("… ({more} more bytes; --json shows all)"));
+    }
     let writer = writer.map(|w| format!("{w} ")).unwrap_or_default();
     writeln!(
         out,
