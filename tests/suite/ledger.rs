@@ -246,12 +246,12 @@ fn the_ledger_is_checkpointed_when_a_session_ends() {
 /// print (it used to read "...: No such file or directory (os error 2): No such file or
 /// directory (os error 2)").
 #[test]
-fn a_missing_ledger_is_reported_once_per_cause() {
+fn an_unreadable_ledger_is_reported_once_per_cause() {
     let repo = TestRepo::new();
     repo.init();
     let ledger = repo.state_dir().join("ledger.yaml");
-    assert!(!ledger.exists(), "init records nothing");
-    let cause = "No such file or directory (os error 2)";
+    std::fs::create_dir_all(&ledger).expect("a directory where the ledger goes");
+    let cause = "Is a directory (os error 21)";
     for args in [
         &["ledger", "verify"][..],
         &["ledger", "show"],
@@ -259,11 +259,13 @@ fn a_missing_ledger_is_reported_once_per_cause() {
     ] {
         let run = repo.paddock(args).fails(2);
         assert_eq!(
-            run.stderr(),
-            format!(
-                "paddock: error: cannot open ledger {}: {cause}\n",
-                ledger.display()
-            ),
+            run.stderr().matches(cause).count(),
+            1,
+            "{args:?}: {}",
+            run.stderr()
+        );
+        assert!(
+            run.stderr().contains(&ledger.display().to_string()),
             "{args:?}"
         );
     }
@@ -280,5 +282,31 @@ fn a_missing_ledger_is_reported_once_per_cause() {
         .expect("paddock-rec runs");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert_eq!(stderr.matches(cause).count(), 1, "{stderr}");
+    assert_eq!(
+        stderr
+            .matches("No such file or directory (os error 2)")
+            .count(),
+        1,
+        "{stderr}"
+    );
+}
+
+/// `paddock init` records nothing, so there is no ledger file yet: that is an empty ledger,
+/// unless a checkpoint says records existed (then the file was deleted).
+#[test]
+fn a_ledger_not_yet_written_is_empty_and_a_deleted_one_is_tampered() {
+    let repo = TestRepo::new();
+    repo.init();
+    let ledger = repo.state_dir().join("ledger.yaml");
+    assert!(!ledger.exists(), "init records nothing");
+    let verified = repo.paddock(&["ledger", "verify", "--json"]).ok().json();
+    assert_eq!(verified["records"], 0, "{verified}");
+    assert_eq!(repo.paddock(&["ledger", "show"]).ok().stdout(), "");
+    assert_eq!(repo.paddock(&["ledger", "export"]).ok().stdout(), "");
+    repo.paddock(&["session", "start", "--id", "a", "--scope", "src/**"])
+        .ok();
+    repo.paddock(&["ledger", "checkpoint"]).ok();
+    std::fs::remove_file(&ledger).expect("delete the ledger");
+    let run = repo.paddock(&["ledger", "verify"]).fails(5);
+    assert!(run.stdout().contains("TAMPERED"), "{}", run.stdout());
 }

@@ -252,6 +252,12 @@ fn open_snapshot(path: &Path) -> Result<(File, u64), Error> {
 /// Reads a snapshot (the length under a shared lock). Damage ends the iteration with an
 /// [`Error::Tampered`]; a torn tail just ends it (see [`Records::torn_tail`]).
 pub fn records(path: &Path, filter: Filter) -> Result<Records, Error> {
+    // Nothing recorded yet (the file is made by the first append): no records.
+    if let Err(err) = std::fs::symlink_metadata(path)
+        && err.kind() == std::io::ErrorKind::NotFound
+    {
+        return Ok(records_in(path, Vec::new(), filter));
+    }
     let (file, len) = open_snapshot(path)?;
     Ok(Records {
         path: path.to_path_buf(),

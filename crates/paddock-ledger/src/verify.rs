@@ -349,7 +349,35 @@ pub(crate) fn verify_against(
         let path = path.to_path_buf();
         move |source| Error::Io { path, op, source }
     };
-    let file = File::open(path).map_err(io_err("open"))?;
+    let file = match File::open(path) {
+        Ok(file) => file,
+        // No ledger yet is an empty one (nothing was recorded since `paddock init`), unless a
+        // checkpoint says records existed: then the file was deleted.
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {
+            let outcome = match checkpoint {
+                Some(cp) => Outcome::Tampered {
+                    first_bad_seq: 1,
+                    byte_offset: 0,
+                    reason: Tamper::ShorterThanCheckpoint {
+                        checkpoint_seq: cp.seq,
+                        commit: cp.commit.clone(),
+                        records: 0,
+                    },
+                },
+                None => Outcome::Ok,
+            };
+            return Ok(Report {
+                path: path.to_path_buf(),
+                outcome,
+                records: 0,
+                bytes: 0,
+                head: None,
+                checkpoint: None,
+                not_checkpointed: None,
+            });
+        }
+        Err(err) => return Err(io_err("open")(err)),
+    };
     let len = stable_len(&file).map_err(io_err("lock"))?;
     let mut walker = Walker::new(file, 0, len, Chain::START);
     let mut head = None;

@@ -222,8 +222,8 @@ pub fn run(globals: &Globals, cmd: LedgerCommand) -> anyhow::Result<u8> {
                 .with_progress(move |p| progress.update(|| walked(p)));
             // The verified records' own bytes, read where the walk found them (one read per
             // record, not the whole file per record).
-            let file = std::fs::File::open(&path)
-                .with_context(|| format!("cannot read the ledger {}", path.display()))?;
+            // Opened at the first record: a ledger not written yet has none.
+            let mut file = None;
             let mut bytes = Vec::new();
             for record in records {
                 let record = record?;
@@ -232,6 +232,12 @@ pub fn run(globals: &Globals, cmd: LedgerCommand) -> anyhow::Result<u8> {
                 } else {
                     let len = usize::try_from(record.len).context("a record is too long")?;
                     bytes.resize(len, 0);
+                    let file = match &mut file {
+                        Some(file) => file,
+                        None => file.insert(std::fs::File::open(&path).with_context(|| {
+                            format!("cannot read the ledger {}", path.display())
+                        })?),
+                    };
                     file.read_exact_at(&mut bytes, record.offset)
                         .with_context(|| {
                             format!(
