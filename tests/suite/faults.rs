@@ -339,7 +339,7 @@ impl Faults {
             })
             .collect();
         let gc = repo.paddock(&["session", "gc", "--json"]);
-        assert_eq!(gc.code(), 0, "{at}: gc: {}", gc.stderr());
+        assert_eq!(gc.code(), 0, "{at}: gc: {}\n{}", gc.stderr(), gc.stdout());
         let items = gc.json();
         let items = items.as_array().expect("gc items");
         let subjects: Vec<&str> = items.iter().filter_map(|i| i["subject"].as_str()).collect();

@@ -487,31 +487,47 @@ fn a_checkout_that_cannot_be_updated_is_an_error_and_merging_again_finishes_the_
     assert!(!done.is_empty());
 }
 
-// Issue A: an update of the checkout that was cut short (some files new, the index and the
-// other files still as before) is completed by `session gc`.
+// Issue A: an update of the checkout that was cut short (some files new, one missing or only
+// partly written, the index still as before) is completed by `session gc`.
 #[test]
 fn gc_completes_a_checkout_update_that_was_cut_short() {
-    let repo = TestRepo::new();
-    finished_session(&repo);
-    let lock = repo.path(".git/index.lock");
-    std::fs::write(&lock, "").expect("lock");
-    repo.paddock(&["merge", "a"]).fails(2);
-    std::fs::remove_file(&lock).expect("unlock");
-    // What a `read-tree -u` killed half-way leaves: one file written, the rest not yet.
-    std::fs::write(repo.path("src/lib.rs"), "pub fn f() { a }\n").expect("write");
+    // What a `read-tree -u` killed part-way leaves: git removes each file and writes the new
+    // one in its place.
+    type Cut = fn(&TestRepo);
+    let cuts: [(&str, Cut); 3] = [
+        ("one file written, the others not yet", |repo| {
+            std::fs::write(repo.path("src/lib.rs"), "pub fn f() { a }\n").expect("write");
+        }),
+        ("a file removed, not yet written again", |repo| {
+            std::fs::remove_file(repo.path("src/lib.rs")).expect("rm");
+        }),
+        ("files cut short while written", |repo| {
+            std::fs::write(repo.path("src/lib.rs"), "pub fn f(").expect("write");
+            std::fs::write(repo.path("src/new.rs"), "").expect("write");
+        }),
+    ];
+    for (what, cut) in cuts {
+        let repo = TestRepo::new();
+        finished_session(&repo);
+        let lock = repo.path(".git/index.lock");
+        std::fs::write(&lock, "").expect("lock");
+        repo.paddock(&["merge", "a"]).fails(2);
+        std::fs::remove_file(&lock).expect("unlock");
+        cut(&repo);
 
-    let items = repo.paddock(&["session", "gc", "--json"]).ok().json();
-    let item = items
-        .as_array()
-        .expect("items")
-        .iter()
-        .find(|i| i["kind"] == "interrupted-merge")
-        .unwrap_or_else(|| panic!("{items}"))
-        .clone();
-    assert_eq!(item["subject"], "a");
-    assert_eq!(item["failed"], false, "{item}");
-    assert_eq!(repo.state("a"), "merged");
-    assert_checkout_merged(&repo);
+        let items = repo.paddock(&["session", "gc", "--json"]).ok().json();
+        let item = items
+            .as_array()
+            .expect("items")
+            .iter()
+            .find(|i| i["kind"] == "interrupted-merge")
+            .unwrap_or_else(|| panic!("{what}: {items}"))
+            .clone();
+        assert_eq!(item["subject"], "a", "{what}");
+        assert_eq!(item["failed"], false, "{what}: {item}");
+        assert_eq!(repo.state("a"), "merged", "{what}");
+        assert_checkout_merged(&repo);
+    }
 }
 
 // Issue A, and never losing a person's work: local changes to a path the merge changed are

@@ -697,7 +697,8 @@ fn gc_reports_stale_git_locks_and_removes_only_old_unused_ones() {
 }
 
 // The private temp directory a session gets in a temp dir that holds the repository goes when
-// the session ends, and gc removes one a crash left behind.
+// the session ends, unless a session with the same id may be at work (its name is not this
+// repository's alone), and gc removes one a crash left behind.
 #[test]
 fn private_temp_dirs_of_ended_sessions_are_removed() {
     let repo = TestRepo::new();
@@ -709,49 +710,58 @@ fn private_temp_dirs_of_ended_sessions_are_removed() {
     repo.git(&["add", "-A"]);
     repo.git(&["commit", "-q", "-m", "policy"]);
     repo.init();
-    repo.start("a", &["src/**"]);
-    repo.start("b", &["docs/**"]);
-    let private_a = tmp.join("paddock-a");
-    let private_b = tmp.join("paddock-b");
-    for dir in [&private_a, &private_b] {
-        std::fs::create_dir_all(dir.join("sub")).expect("mkdir");
-        std::fs::write(dir.join("sub/f"), "x").expect("write");
+    // Ids no test running at the same time has.
+    let [a, b, c] = ["a", "b", "c"].map(|n| format!("tmp{n}{}", std::process::id()));
+    for (id, scope) in [(&a, "src/**"), (&b, "docs/**"), (&c, "tests/**")] {
+        repo.start(id, &[scope]);
     }
-    repo.paddock(&["session", "cancel", "a"]).ok();
-    assert!(!private_a.exists(), "removed when the session ends");
-    assert!(private_b.exists(), "a live session keeps its own");
+    let private = |id: &str| tmp.join(format!("paddock-{id}"));
+    for id in [&a, &b, &c] {
+        std::fs::create_dir_all(private(id).join("sub")).expect("mkdir");
+        std::fs::write(private(id).join("sub/f"), "x").expect("write");
+    }
+    repo.paddock(&["session", "cancel", &a]).ok();
+    assert!(!private(&a).exists(), "removed when the session ends");
+    assert!(private(&b).exists(), "a live session keeps its own");
 
-    // Ended, but its directory is still there (a crash between the two): gc removes it. One
-    // that changed after the session ended may be another repository's session's (the same id
-    // under the same temp dir): gc leaves it alone.
-    std::fs::create_dir_all(&private_a).expect("mkdir");
-    std::fs::create_dir_all(&private_b).expect("mkdir");
-    repo.paddock(&["session", "cancel", "b"]).ok();
-    std::fs::create_dir_all(&private_b).expect("mkdir");
-    set_age(&private_a, std::time::Duration::from_secs(3600));
-    std::fs::File::open(&private_b)
+    // Another repository's session with the same id at work (a process in its worktree).
+    let elsewhere = tmp.join("other.paddock").join(&c);
+    std::fs::create_dir_all(&elsewhere).expect("mkdir");
+    let mut busy = std::process::Command::new("sleep")
+        .arg("30")
+        .current_dir(&elsewhere)
+        .spawn()
+        .expect("sleep");
+    repo.paddock(&["session", "cancel", &c]).ok();
+    let _ = busy.kill();
+    let _ = busy.wait();
+    assert!(private(&c).exists(), "left alone while it may be in use");
+
+    // Ended, still there (a crash between the two, or it was in use): gc removes it. One that
+    // changed after the session ended may be another repository's session's: left alone.
+    std::fs::create_dir_all(private(&a)).expect("mkdir");
+    set_age(&private(&a), std::time::Duration::from_secs(3600));
+    set_age(&private(&c), std::time::Duration::from_secs(3600));
+    repo.paddock(&["session", "cancel", &b]).ok();
+    std::fs::create_dir_all(private(&b)).expect("mkdir");
+    std::fs::File::open(private(&b))
         .expect("open")
         .set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(60))
         .expect("set mtime");
     let items = gc_items(&repo);
-    assert!(
-        items.iter().any(|i| i["kind"] == "private-tmp"
-            && i["subject"] == private_a.to_str().expect("utf8")
-            && i["action"]
-                .as_str()
-                .unwrap_or_default()
-                .starts_with("removed")),
-        "{items:?}"
-    );
-    assert!(!private_a.exists());
-    assert!(
-        items.iter().any(|i| i["kind"] == "private-tmp"
-            && i["subject"] == private_b.to_str().expect("utf8")
-            && i["action"]
-                .as_str()
-                .unwrap_or_default()
-                .starts_with("left alone")),
-        "{items:?}"
-    );
-    assert!(private_b.exists());
+    let action = |id: &str| {
+        let shown = private(id).display().to_string();
+        items
+            .iter()
+            .find(|i| i["kind"] == "private-tmp" && i["subject"] == shown.as_str())
+            .and_then(|i| i["action"].as_str())
+            .unwrap_or_else(|| panic!("no item for {shown}: {items:?}"))
+            .to_owned()
+    };
+    assert!(action(&a).starts_with("removed"), "{items:?}");
+    assert!(action(&c).starts_with("removed"), "{items:?}");
+    assert!(action(&b).starts_with("left alone"), "{items:?}");
+    assert!(!private(&a).exists());
+    assert!(!private(&c).exists());
+    assert!(private(&b).exists());
 }

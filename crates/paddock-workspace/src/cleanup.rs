@@ -579,7 +579,7 @@ impl Workspace {
                     ));
                     continue;
                 }
-                items.push(match remove_private_dir(&private) {
+                items.push(match remove_private_dir(&private, id) {
                     Ok(true) => GcItem::new(
                         "private-tmp",
                         subject,
@@ -589,8 +589,9 @@ impl Workspace {
                         "private-tmp",
                         subject,
                         format!(
-                            "left alone: session {id} ended, but a process still works in it \
-                             (or it is not this user's); gc removes it once it is free"
+                            "left alone: session {id} ended, but a process may be using it (a \
+                             session with the same id at work, in this repository or another; or \
+                             it is not this user's); a later gc removes it once it is free"
                         ),
                     ),
                     Err(err) => GcItem::failed(
@@ -729,7 +730,7 @@ impl Workspace {
     /// Removes an ended session's private temp directories (best effort: `gc` tries again).
     pub(crate) fn remove_private_tmp(&self, id: &str) {
         for parent in self.private_tmp_parents() {
-            let _ = remove_private_dir(&parent.join(format!("paddock-{id}")));
+            let _ = remove_private_dir(&parent.join(format!("paddock-{id}")), id);
         }
     }
 }
@@ -1157,54 +1158,73 @@ fn open_anywhere(path: &Path) -> Option<bool> {
     Some(false)
 }
 
-/// Removes a session's private temp directory when it is this user's, a real directory (not
-/// a link) and no process works in it (its working directory or `TMPDIR` inside it): a
-/// session of another repository under the same temp dir can have the same id. `Ok(false)`:
-/// left alone.
-fn remove_private_dir(dir: &Path) -> Result<bool, std::io::Error> {
+/// Removes session `id`'s private temp directory `dir` when it is this user's, a real
+/// directory (not a link) and no process may be using it. `Ok(false)`: left alone.
+///
+/// The name (`<temp dir>/paddock-<id>`) is not this repository's alone: a session of another
+/// repository under the same temp dir can have the same id, and its `paddock-sh` makes the
+/// directory again before each command it confines. So any sign of such a session at work
+/// leaves it alone (`gc` tries again later).
+fn remove_private_dir(dir: &Path, id: &str) -> Result<bool, std::io::Error> {
     use std::os::unix::fs::MetadataExt as _;
     let meta = match std::fs::symlink_metadata(dir) {
         Ok(meta) => meta,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(false),
         Err(err) => return Err(err),
     };
-    if !meta.is_dir() || meta.uid() != nix::unistd::geteuid().as_raw() || in_use(dir) {
+    if !meta.is_dir() || meta.uid() != nix::unistd::geteuid().as_raw() || in_use(dir, id) {
         return Ok(false);
     }
     std::fs::remove_dir_all(dir)?;
     Ok(true)
 }
 
-/// Whether a process (that this user can see) works in `dir`: its working directory is in it,
-/// or its `TMPDIR` names it. When /proc cannot tell, it counts as in use.
-fn in_use(dir: &Path) -> bool {
+/// Whether a process this user can see may be using session `id`'s private temp directory
+/// `dir`: it has something under `dir` open or as its working directory, its `TMPDIR` is in
+/// `dir`, it names session `id` (`PADDOCK_SESSION`), or it works in a directory named `id`
+/// (the worktree of a session with that id, in this repository or another; `paddock-sh` runs
+/// there). When /proc cannot tell, it counts as in use.
+fn in_use(dir: &Path, id: &str) -> bool {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return true;
     };
-    let tmpdir = {
-        let mut bytes = b"TMPDIR=".to_vec();
-        bytes.extend_from_slice(dir.as_os_str().as_encoded_bytes());
+    let me = std::process::id().to_string();
+    let with_prefix = |prefix: &[u8], value: &[u8]| {
+        let mut bytes = prefix.to_vec();
+        bytes.extend_from_slice(value);
         bytes
     };
+    let tmpdir = with_prefix(b"TMPDIR=", dir.as_os_str().as_encoded_bytes());
+    let named = with_prefix(
+        format!("{}=", crate::guard::SESSION_ENV).as_bytes(),
+        id.as_bytes(),
+    );
+    let under = |path: &Path| path.starts_with(dir);
     entries.flatten().any(|entry| {
-        if !entry
-            .file_name()
-            .as_encoded_bytes()
-            .iter()
-            .all(u8::is_ascii_digit)
-        {
+        let name = entry.file_name();
+        if !name.as_encoded_bytes().iter().all(u8::is_ascii_digit) || name == me.as_str() {
             return false;
         }
-        let cwd = std::fs::read_link(entry.path().join("cwd"));
-        if cwd.is_ok_and(|c| c.starts_with(dir)) {
+        let proc_dir = entry.path();
+        if let Ok(cwd) = std::fs::read_link(proc_dir.join("cwd"))
+            && (under(&cwd) || cwd.components().any(|c| c.as_os_str() == id))
+        {
             return true;
         }
-        std::fs::read(entry.path().join("environ")).is_ok_and(|env| {
+        let env_names_it = std::fs::read(proc_dir.join("environ")).is_ok_and(|env| {
             env.split(|b| *b == 0).any(|var| {
-                var.strip_prefix(tmpdir.as_slice())
-                    .is_some_and(|rest| rest.is_empty() || rest.starts_with(b"/"))
+                var == named.as_slice()
+                    || var
+                        .strip_prefix(tmpdir.as_slice())
+                        .is_some_and(|rest| rest.is_empty() || rest.starts_with(b"/"))
             })
-        })
+        });
+        env_names_it
+            || std::fs::read_dir(proc_dir.join("fd"))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|t| under(&t)))
     })
 }
 

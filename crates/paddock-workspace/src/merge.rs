@@ -1234,20 +1234,65 @@ fn checkout_state(worktree: &Path, old: &str, new: &str) -> Result<CheckoutState
             remove: Vec::new(),
         });
     }
-    // Those must be as at `new` (an update cut short); anything else is someone's change.
-    let not_new = differs_from_tree(worktree, new, &not_old, &deleted)?;
+    // Those must be as at `new` (an update cut short), or on their way there: git removes a
+    // file and writes the new one in its place, so a cut can leave it missing or holding the
+    // start of the new content, and writing it whole loses nothing. Anything else is someone's
+    // change.
+    let mut not_new = differs_from_tree(worktree, new, &not_old, &deleted)?;
+    let mut cut = BTreeSet::new();
+    for rel in &not_new {
+        if !deleted.contains(rel) && on_its_way(worktree, new, rel)? {
+            cut.insert(rel.clone());
+        }
+    }
+    not_new.retain(|p| !cut.contains(p));
     if !not_new.is_empty() {
         return Ok(CheckoutState::Changed(not_new));
     }
     let (remove, write) = changed
         .into_iter()
-        .filter(|p| !not_old.contains(p))
+        .filter(|p| !not_old.contains(p) || cut.contains(p))
         .partition(|p| deleted.contains(p));
     Ok(CheckoutState::Behind {
         partial: true,
         write,
         remove,
     })
+}
+
+/// Whether the file at `rel` is missing, or a regular file holding the start of what `tree`
+/// has there (as git would write it, filters applied): what writing that file, cut short,
+/// leaves.
+fn on_its_way(worktree: &Path, tree: &str, rel: &OsStr) -> Result<bool, CheckoutFailure> {
+    let path = worktree.join(rel);
+    let meta = match path.symlink_metadata() {
+        Ok(meta) => meta,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(true),
+        Err(source) => {
+            return Err(CheckoutFailure::Io {
+                action: "look at",
+                path,
+                source,
+            });
+        }
+    };
+    if !meta.is_file() {
+        return Ok(false);
+    }
+    let wt = Git::new(worktree);
+    let mut spec = OsString::from(format!("{tree}:"));
+    spec.push(rel);
+    let mut cmd = wt.command([OsStr::new("cat-file"), OsStr::new("--filters"), &spec]);
+    let output = cmd.output().map_err(git::Error::Spawn)?;
+    if !output.status.success() {
+        return Err(failed(&wt, &cmd, &output).into());
+    }
+    let have = std::fs::read(&path).map_err(|source| CheckoutFailure::Io {
+        action: "read",
+        path: path.clone(),
+        source,
+    })?;
+    Ok(output.stdout.starts_with(&have))
 }
 
 fn exists(worktree: &Path, path: &OsStr) -> bool {
