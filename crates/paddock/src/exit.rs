@@ -159,7 +159,9 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
         }
         if let Some(err) = cause.downcast_ref::<cleanup::Error>() {
             return match err {
-                cleanup::Error::NotLive { .. } | cleanup::Error::Record(_) => REFUSED,
+                cleanup::Error::NotLive { .. }
+                | cleanup::Error::Merging { .. }
+                | cleanup::Error::Record(_) => REFUSED,
                 _ => ERROR,
             };
         }
@@ -254,6 +256,7 @@ pub fn kind_for(err: &anyhow::Error) -> &'static str {
                 merge::Error::Stale { .. } => "stale-artifact",
                 merge::Error::TargetMoving { .. } => "target-moving",
                 merge::Error::CheckoutDirty { .. } => "checkout-dirty",
+                merge::Error::CheckoutNotUpdated(_) => "checkout-not-updated",
                 merge::Error::Registry(err) => registry_kind(err),
                 _ => "merge",
             };
@@ -261,6 +264,7 @@ pub fn kind_for(err: &anyhow::Error) -> &'static str {
         if let Some(err) = cause.downcast_ref::<cleanup::Error>() {
             return match err {
                 cleanup::Error::NotLive { .. } => "not-live",
+                cleanup::Error::Merging { .. } => "merging",
                 cleanup::Error::Archive { .. } => "archive",
                 cleanup::Error::Registry(err) => registry_kind(err),
                 _ => "cleanup",

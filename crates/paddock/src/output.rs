@@ -25,6 +25,9 @@ pub struct SessionJson<'a> {
     pub created: &'a str,
     pub expires: &'a str,
     pub archive_ref: Option<&'a str>,
+    /// The merge in progress (state `merging`): target, old and new tips, head.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merging: Option<&'a paddock_workspace::session::MergeProgress>,
 }
 
 impl<'a> From<&'a paddock_workspace::Session> for SessionJson<'a> {
@@ -43,6 +46,7 @@ impl<'a> From<&'a paddock_workspace::Session> for SessionJson<'a> {
             created: &s.created,
             expires: &s.expires,
             archive_ref: s.archive_ref.as_deref(),
+            merging: s.merging.as_ref(),
         }
     }
 }
