@@ -27,6 +27,7 @@ pub mod guard;
 pub mod hooks;
 pub mod merge;
 pub mod record;
+pub mod reflog;
 pub mod registry;
 pub mod repo;
 pub mod session;
