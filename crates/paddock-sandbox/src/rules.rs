@@ -1,16 +1,19 @@
 //! From a [`Spec`] to a Landlock ruleset: path resolution, overlap checks, and the sibling
 //! enumeration that hides a tree inside a readable one.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
+use std::ffi::{CString, OsStr};
 use std::io;
-use std::os::fd::OwnedFd;
-use std::path::{Path, PathBuf};
+use std::os::fd::{AsRawFd as _, OwnedFd};
+use std::os::unix::ffi::OsStrExt as _;
+use std::path::{Component, Path, PathBuf};
 
 use landlock::{
     ABI, Access, AccessFs, BitFlags, PathBeneath, Ruleset, RulesetAttr, RulesetCreatedAttr, Scope,
 };
-use nix::fcntl::{OFlag, open};
-use nix::sys::stat::Mode;
+use nix::dir::{Dir, Type};
+use nix::fcntl::{AT_FDCWD, AtFlags, OFlag, OpenHow, ResolveFlag, open, openat, openat2};
+use nix::sys::stat::{Mode, fstatat};
 
 use crate::Spec;
 use crate::prepare::{Error, PathRole};
@@ -64,9 +67,44 @@ fn absolute(path: &Path, role: PathRole) -> Result<(), Error> {
     }
 }
 
+/// `path.canonicalize()`, without `realpath(3)`'s `readlink` on every component (a session's spec
+/// resolves a few dozen paths per command):
+///
+/// - a path that is already clean (absolute, no `.` or `..`) and has no symlink on the way is its
+///   own canonical form: one `openat2(RESOLVE_NO_SYMLINKS)` proves both;
+/// - otherwise open it, following symlinks, and ask the kernel where the descriptor landed;
+/// - where neither answers (no `openat2`, no `/proc`), `canonicalize`.
+fn resolve_path(path: &Path) -> io::Result<PathBuf> {
+    let clean = path.is_absolute()
+        && path
+            .components()
+            .all(|c| matches!(c, Component::RootDir | Component::Normal(_)));
+    if clean {
+        let how = OpenHow::new()
+            .flags(OFlag::O_PATH | OFlag::O_CLOEXEC)
+            .resolve(ResolveFlag::RESOLVE_NO_SYMLINKS);
+        match openat2(AT_FDCWD, path, how) {
+            Ok(_) => return Ok(path.components().collect()),
+            Err(nix::Error::ENOENT) => return Err(io::ErrorKind::NotFound.into()),
+            // ELOOP: a symlink on the way; ENOSYS, EINVAL: no openat2. Resolve the long way.
+            Err(_) => {}
+        }
+    }
+    let fd =
+        open(path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty()).map_err(io::Error::from)?;
+    match std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())) {
+        Ok(target)
+            if target.is_absolute() && !target.as_os_str().as_bytes().ends_with(b" (deleted)") =>
+        {
+            Ok(target)
+        }
+        _ => path.canonicalize(),
+    }
+}
+
 fn canonical(path: &Path, role: PathRole) -> Result<PathBuf, Error> {
     absolute(path, role)?;
-    path.canonicalize().map_err(|source| Error::Path {
+    resolve_path(path).map_err(|source| Error::Path {
         role,
         path: path.to_path_buf(),
         source,
@@ -80,7 +118,7 @@ fn canonical_prefix(path: &Path) -> Result<PathBuf, Error> {
     let mut rest = Vec::new();
     let mut existing = path;
     loop {
-        match existing.canonicalize() {
+        match resolve_path(existing) {
             Ok(mut resolved) => {
                 for component in rest.iter().rev() {
                     resolved.push(component);
@@ -133,7 +171,7 @@ pub(crate) fn resolve(spec: &Spec) -> Result<Resolved, Error> {
     let mut optional_binds = Vec::new();
     for path in &spec.read_only_binds_if_present {
         absolute(path, PathRole::ReadOnlyBind)?;
-        match path.canonicalize() {
+        match resolve_path(path) {
             Ok(resolved) => optional_binds.push(resolved),
             Err(error) if error.kind() == io::ErrorKind::NotFound => {}
             Err(source) => {
@@ -148,7 +186,7 @@ pub(crate) fn resolve(spec: &Spec) -> Result<Resolved, Error> {
     let mut devices = Vec::new();
     for path in &spec.devices {
         absolute(path, PathRole::Device)?;
-        match path.canonicalize() {
+        match resolve_path(path) {
             Ok(resolved) => devices.push(resolved),
             Err(error) if error.kind() == io::ErrorKind::NotFound => {}
             Err(source) => {
@@ -239,62 +277,92 @@ fn read_rules(root: &Path, hidden: &[PathBuf], rules: &mut Vec<Rule>) -> Result<
         });
         return Ok(());
     }
-    let mut chain = BTreeSet::new();
+    // Each directory on a chain, with the names in it that are not granted: the next directory
+    // of a chain, or a hidden path.
+    let mut chain: BTreeMap<&Path, Vec<&OsStr>> = BTreeMap::new();
     for h in &inside {
-        let mut ancestor = h.parent();
-        while let Some(dir) = ancestor.filter(|d| within(d, root)) {
-            chain.insert(dir.to_path_buf());
-            ancestor = dir.parent();
+        let mut child: &Path = h;
+        while let Some(dir) = child.parent().filter(|d| within(d, root)) {
+            if let Some(name) = child.file_name() {
+                let names = chain.entry(dir).or_default();
+                if !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+            child = dir;
         }
     }
-    for dir in &chain {
-        let entries = match std::fs::read_dir(dir) {
-            Ok(entries) => entries,
-            // The ancestor of a hidden path that does not exist yet: nothing to grant.
-            Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
-            Err(source) => {
-                return Err(Error::ListDir {
-                    dir: dir.clone(),
-                    source,
-                });
-            }
+    for (dir, skip) in &chain {
+        list_granting(dir, skip, rules)?;
+    }
+    Ok(())
+}
+
+/// Grants read on every entry of `dir` except the names in `skip` and symlinks. Opens each entry
+/// relative to the listed directory, so the kernel walks one component per entry, not the whole
+/// path.
+fn list_granting(dir: &Path, skip: &[&OsStr], rules: &mut Vec<Rule>) -> Result<(), Error> {
+    let list_error = |source: nix::Error| Error::ListDir {
+        dir: dir.to_path_buf(),
+        source: io::Error::from(source),
+    };
+    let mut listing = match Dir::open(
+        dir,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    ) {
+        Ok(listing) => listing,
+        // The ancestor of a hidden path that does not exist yet: nothing to grant.
+        Err(nix::Error::ENOENT) => return Ok(()),
+        Err(source) => return Err(list_error(source)),
+    };
+    let mut entries: Vec<(CString, Option<Type>)> = Vec::new();
+    for entry in listing.iter() {
+        let entry = entry.map_err(list_error)?;
+        let name = entry.file_name();
+        let bytes = name.to_bytes();
+        if bytes == b"." || bytes == b".." || skip.iter().any(|s| s.as_bytes() == bytes) {
+            continue;
+        }
+        entries.push((name.to_owned(), entry.file_type()));
+    }
+    for (name, kind) in entries {
+        // A symlink's target is readable through its own path if it lies in a granted tree;
+        // following it here could grant a hidden tree.
+        let kind = match kind {
+            Some(kind) => kind,
+            // The file system does not say in its listing: ask.
+            None => match fstatat(&listing, name.as_c_str(), AtFlags::AT_SYMLINK_NOFOLLOW) {
+                Ok(stat) if stat.st_mode & libc::S_IFMT == libc::S_IFLNK => Type::Symlink,
+                Ok(_) => Type::File,
+                Err(nix::Error::ENOENT) => continue,
+                Err(source) => return Err(list_error(source)),
+            },
         };
-        for entry in entries {
-            let entry = entry.map_err(|source| Error::ListDir {
-                dir: dir.clone(),
-                source,
-            })?;
-            let path = entry.path();
-            if chain.contains(&path) || inside.iter().any(|h| **h == path) {
-                continue;
-            }
-            // A symlink's target is readable through its own path if it lies in a granted tree;
-            // following it here could grant a hidden tree.
-            match entry.file_type() {
-                Ok(kind) if kind.is_symlink() => continue,
-                Ok(_) => {}
-                Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
-                Err(source) => {
-                    return Err(Error::ListDir {
-                        dir: dir.clone(),
-                        source,
-                    });
-                }
-            }
-            match open_path(&path) {
-                Ok(fd) => rules.push(Rule {
-                    fd,
-                    access: read_access(),
-                }),
-                // Removed since it was listed (other processes' temp files).
-                Err(error) if error.kind() == io::ErrorKind::NotFound => {}
-                Err(source) => {
-                    return Err(Error::Path {
-                        role: PathRole::Readable,
-                        path,
-                        source,
-                    });
-                }
+        if kind == Type::Symlink {
+            continue;
+        }
+        // O_PATH: no read permission needed and never blocks on a FIFO. O_NOFOLLOW: a symlink
+        // that appeared between listing and opening yields a rule on the link itself, which
+        // grants nothing.
+        match openat(
+            &listing,
+            name.as_c_str(),
+            OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        ) {
+            Ok(fd) => rules.push(Rule {
+                fd,
+                access: read_access(),
+            }),
+            // Removed since it was listed (other processes' temp files).
+            Err(nix::Error::ENOENT) => {}
+            Err(source) => {
+                return Err(Error::Path {
+                    role: PathRole::Readable,
+                    path: dir.join(OsStr::from_bytes(name.as_bytes())),
+                    source: io::Error::from(source),
+                });
             }
         }
     }
