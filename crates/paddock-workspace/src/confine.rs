@@ -66,6 +66,15 @@ fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -
     }
 }
 
+/// `create_dir_all`, asking first whether the directory is there: on every command it almost
+/// always is, and one `stat` is cheaper than a `mkdir` that fails followed by a `stat`.
+fn ensure_dir(dir: &Path) -> Result<(), Error> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir).map_err(io("cannot create", dir))
+}
+
 /// A session's confinement, ready to apply to commands.
 #[derive(Debug, Clone)]
 pub struct Confinement {
@@ -75,6 +84,41 @@ pub struct Confinement {
     pub requested: SandboxMode,
     /// Environment variables the confined commands get.
     pub env: Vec<(String, String)>,
+}
+
+/// A session's confinement before its Landlock ruleset is built: see
+/// [`Workspace::confinement_plan`].
+#[derive(Debug, Clone)]
+pub struct ConfinementPlan {
+    spec: Spec,
+    capabilities: paddock_sandbox::Capabilities,
+    requested: SandboxMode,
+    allowed: Vec<SandboxMode>,
+    /// Everything but [`CONFINED_ENV`], which names the mode the kernel grants.
+    env: Vec<(String, String)>,
+}
+
+impl ConfinementPlan {
+    /// Builds the ruleset in the strongest mode the kernel offers, capped at the policy's
+    /// preferred one; refused below the weakest allowed mode.
+    pub fn prepare(self) -> Result<Confinement, Error> {
+        let prepared = paddock_sandbox::Prepared::with_capabilities(
+            &self.spec,
+            &self.capabilities,
+            self.requested,
+            &self.allowed,
+        )?;
+        let mut env = self.env;
+        env.insert(
+            1,
+            (CONFINED_ENV.to_owned(), prepared.mode().as_str().to_owned()),
+        );
+        Ok(Confinement {
+            prepared,
+            requested: self.requested,
+            env,
+        })
+    }
 }
 
 fn to_sandbox(level: SandboxLevel) -> SandboxMode {
@@ -95,8 +139,7 @@ impl Workspace {
     /// store (idempotent).
     pub fn ensure_session_objects(&self, id: &str) -> Result<PathBuf, Error> {
         let dir = self.session_objects(id);
-        let info = dir.join("info");
-        std::fs::create_dir_all(&info).map_err(io("cannot create", &info))?;
+        ensure_dir(&dir.join("info"))?;
         // No `info/alternates` back to the shared store here: the shared store lists this
         // directory, and a loop is refused by gix. Git inside the sandbox reaches the shared
         // store through GIT_ALTERNATE_OBJECT_DIRECTORIES.
@@ -205,11 +248,14 @@ impl Workspace {
             .chain(policy.scratch().worktree.patterns())
         {
             let dir = worktree.join(pattern.literal_prefix_dir());
-            if !dir.exists() {
-                std::fs::create_dir_all(&dir).map_err(io("cannot create", &dir))?;
-            }
-            if dir.is_dir() {
-                spec.writable.push(dir);
+            match std::fs::metadata(&dir) {
+                Ok(meta) if meta.is_dir() => spec.writable.push(dir),
+                // A file where the scope names a directory: nothing to grant.
+                Ok(_) => {}
+                Err(_) => {
+                    std::fs::create_dir_all(&dir).map_err(io("cannot create", &dir))?;
+                    spec.writable.push(dir);
+                }
             }
         }
         if session.mode == Mode::Worktree {
@@ -220,7 +266,7 @@ impl Workspace {
             // `refs/` and `logs/` (the target branch, tags, remotes, the shared stash) stays
             // read-only by Landlock, which holds whatever renames happen outside.
             for dir in session_ref_dirs(common, session) {
-                std::fs::create_dir_all(&dir).map_err(io("cannot create", &dir))?;
+                ensure_dir(&dir)?;
                 spec.writable.push(dir);
             }
             if let Some(own) = own_admin_dir(common, worktree) {
@@ -297,7 +343,7 @@ impl Workspace {
                 || guarded.iter().any(|p| p.starts_with(&canonical))
             {
                 let private = canonical.join(format!("paddock-{}", session.id));
-                std::fs::create_dir_all(&private).map_err(io("cannot create", &private))?;
+                ensure_dir(&private)?;
                 spec.writable.push(private);
             } else {
                 spec.writable.push(canonical);
@@ -309,6 +355,14 @@ impl Workspace {
     /// Prepares the confinement of a session: the policy's preferred level, refused below the
     /// required level unless an operator approved a degraded mode for this session.
     pub fn confinement(&self, session: &Session) -> Result<Confinement, Error> {
+        self.confinement_plan(session)?.prepare()
+    }
+
+    /// What [`Workspace::confinement`] reads from the workspace: the spec, the modes the policy
+    /// and the approvals allow, what the kernel offers, the environment. The rest, building the
+    /// Landlock ruleset, is [`ConfinementPlan::prepare`], which needs no workspace and may run
+    /// on another thread.
+    pub fn confinement_plan(&self, session: &Session) -> Result<ConfinementPlan, Error> {
         let spec = self.sandbox_spec(session)?;
         let isolation = self.policy().isolation();
         let requested = to_sandbox(isolation.sandbox_prefer);
@@ -334,17 +388,7 @@ impl Workspace {
                     .is_some_and(|n| n.to_string_lossy() == format!("paddock-{}", session.id))
             })
             .cloned();
-        let capabilities = self.capabilities();
-        let prepared = paddock_sandbox::Prepared::with_capabilities(
-            &spec,
-            &capabilities,
-            requested,
-            &allowed,
-        )?;
-        let mut env = vec![
-            (crate::guard::SESSION_ENV.to_owned(), session.id.clone()),
-            (CONFINED_ENV.to_owned(), prepared.mode().as_str().to_owned()),
-        ];
+        let mut env = vec![(crate::guard::SESSION_ENV.to_owned(), session.id.clone())];
         if session.mode == Mode::Worktree {
             env.push((
                 "GIT_OBJECT_DIRECTORY".to_owned(),
@@ -362,9 +406,11 @@ impl Workspace {
         if let Some(tmp) = private_tmp {
             env.push(("TMPDIR".to_owned(), tmp.display().to_string()));
         }
-        Ok(Confinement {
-            prepared,
+        Ok(ConfinementPlan {
+            spec,
+            capabilities: self.capabilities(),
             requested,
+            allowed,
             env,
         })
     }
@@ -382,10 +428,35 @@ struct CachedCapabilities {
     notes: Vec<String>,
 }
 
+/// Where the cache lives in paddock's state. JSON, not YAML like the rest of the state: every
+/// confined command reads it, and a JSON parse is a small fraction of a YAML one.
+const CAPABILITIES_CACHE: &str = "kernel.json";
+/// Where earlier versions kept the cache (YAML); removed when the cache is rewritten.
+const OLD_CAPABILITIES_CACHE: &str = "kernel.yaml";
+
+/// A small text file in one `read` (files under `/proc/sys` report no size up front).
+fn read_small(path: &str) -> Option<String> {
+    use std::io::Read as _;
+    let mut buf = [0u8; 128];
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut len = 0;
+    loop {
+        let n = file.read(&mut buf[len..]).ok()?;
+        if n == 0 {
+            break;
+        }
+        len += n;
+        if len == buf.len() {
+            return None;
+        }
+    }
+    Some(std::str::from_utf8(&buf[..len]).ok()?.trim().to_owned())
+}
+
 fn boot_key() -> Option<(String, String)> {
-    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
-    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").ok()?;
-    Some((boot.trim().to_owned(), release.trim().to_owned()))
+    let boot = read_small("/proc/sys/kernel/random/boot_id")?;
+    let release = read_small("/proc/sys/kernel/osrelease")?;
+    Some((boot, release))
 }
 
 impl Workspace {
@@ -396,11 +467,11 @@ impl Workspace {
     pub fn capabilities(&self) -> paddock_sandbox::Capabilities {
         let simulated = std::env::var_os(paddock_sandbox::SIMULATE_ENV).is_some();
         let key = boot_key();
-        let path = self.repo().state_dir().join("kernel.yaml");
+        let path = self.repo().state_dir().join(CAPABILITIES_CACHE);
         if !simulated
             && let Some((boot_id, release)) = &key
-            && let Ok(text) = std::fs::read_to_string(&path)
-            && let Ok(cached) = serde_saphyr::from_str::<CachedCapabilities>(&text)
+            && let Ok(text) = std::fs::read(&path)
+            && let Ok(cached) = serde_json::from_slice::<CachedCapabilities>(&text)
             && &cached.boot_id == boot_id
             && &cached.release == release
         {
@@ -423,11 +494,12 @@ impl Workspace {
                 seccomp: capabilities.seccomp,
                 notes: capabilities.notes.clone(),
             };
-            if let Ok(text) = serde_saphyr::to_string(&cached)
+            if let Ok(text) = serde_json::to_vec_pretty(&cached)
                 && let Ok(mut temp) = tempfile::NamedTempFile::new_in(self.repo().state_dir())
-                && std::io::Write::write_all(&mut temp, text.as_bytes()).is_ok()
+                && std::io::Write::write_all(&mut temp, &text).is_ok()
+                && temp.persist(&path).is_ok()
             {
-                let _ = temp.persist(&path);
+                let _ = std::fs::remove_file(self.repo().state_dir().join(OLD_CAPABILITIES_CACHE));
             }
         }
         capabilities
