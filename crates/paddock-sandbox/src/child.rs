@@ -1,8 +1,10 @@
-//! What runs in the child between `fork` and `exec`.
+//! What runs in the child between `fork` (or `clone(CLONE_VM | CLONE_VFORK)`, see `spawn.rs`)
+//! and `exec`.
 //!
 //! Everything here is computed in the parent ([`ChildPlan`] holds paths as `CString`s and the id
 //! maps as bytes); the child only makes syscalls. No allocation, no locks, no panics: after a
-//! `fork` in a multi-threaded parent, another thread may have held the allocator's lock.
+//! `fork` in a multi-threaded parent, another thread may have held the allocator's lock, and a
+//! child sharing the parent's memory must leave it as it found it.
 //!
 //! The order matters:
 //!

@@ -90,6 +90,8 @@ mod child;
 mod rules;
 #[cfg(target_os = "linux")]
 mod seccomp;
+#[cfg(target_os = "linux")]
+mod spawn;
 
 pub mod prepare;
 
@@ -99,7 +101,11 @@ mod prepared;
 #[path = "stub.rs"]
 mod prepared;
 
+#[cfg(not(target_os = "linux"))]
+pub use prepared::{Child, ChildStdio};
 pub use prepared::{CommandExt, Prepared};
+#[cfg(target_os = "linux")]
+pub use spawn::{Child, ChildStdio};
 
 /// How strongly a child is confined, weakest first (so `Mode::Full > Mode::LandlockOnly`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

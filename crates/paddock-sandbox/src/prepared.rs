@@ -1,6 +1,7 @@
 //! [`Prepared`] and [`CommandExt`] on Linux.
 
 use std::ffi::CString;
+use std::io;
 use std::os::unix::ffi::OsStrExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -8,6 +9,7 @@ use std::sync::{Arc, OnceLock};
 
 use crate::child::{Bind, ChildPlan, NsPlan};
 use crate::prepare::Error;
+use crate::spawn::{Child, ChildStdio};
 use crate::{Capabilities, Mode, Spec, rules};
 
 /// A sandbox ready to apply to any number of commands: the mode it runs in and the Landlock
@@ -176,6 +178,18 @@ pub trait CommandExt {
     /// `std::os::unix::process::CommandExt::uid`/`gid`: the id maps are computed for the
     /// caller's ids.
     fn confine(&mut self, prepared: &Prepared) -> &mut Self;
+
+    /// Starts the command confined by `prepared` without `fork`: the child shares this
+    /// process's memory until it execs (`clone(CLONE_VM | CLONE_VFORK)`, as `posix_spawn(3)`
+    /// does), which for a large process saves copying its page tables and the page faults that
+    /// follow. See the `spawn` module's source for why that is sound.
+    ///
+    /// Takes the command's program, arguments, environment changes and working directory; its
+    /// stdio is inherited, except where `stdio` gives a descriptor. Other settings (`env_clear`,
+    /// stdio set on the command, uid/gid, `pre_exec` hooks, [`CommandExt::confine`]) are not
+    /// applied. Failures are reported as with [`CommandExt::confine`]: a step that fails makes
+    /// this return its errno, and the program never runs unconfined.
+    fn spawn_confined(&mut self, prepared: &Prepared, stdio: ChildStdio) -> io::Result<Child>;
 }
 
 impl CommandExt for Command {
@@ -194,6 +208,10 @@ impl CommandExt for Command {
         // in the parent; they neither allocate nor take locks, which is what `pre_exec` requires
         // after `fork`.
         unsafe { std::os::unix::process::CommandExt::pre_exec(self, hook) }
+    }
+
+    fn spawn_confined(&mut self, prepared: &Prepared, stdio: ChildStdio) -> io::Result<Child> {
+        crate::spawn::spawn(self, prepared.plan.as_deref(), stdio)
     }
 }
 

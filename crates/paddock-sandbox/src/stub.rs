@@ -86,15 +86,65 @@ impl Prepared {
     }
 }
 
+/// Where a child started by [`CommandExt::spawn_confined`] reads and writes: each descriptor
+/// given replaces the caller's, the others are inherited.
+#[derive(Debug, Default)]
+pub struct ChildStdio {
+    /// Standard input.
+    pub stdin: Option<std::os::fd::OwnedFd>,
+    /// Standard output.
+    pub stdout: Option<std::os::fd::OwnedFd>,
+    /// Standard error.
+    pub stderr: Option<std::os::fd::OwnedFd>,
+}
+
+/// A child started by [`CommandExt::spawn_confined`].
+#[derive(Debug)]
+pub struct Child(std::process::Child);
+
+impl Child {
+    /// The child's process id.
+    pub fn id(&self) -> u32 {
+        self.0.id()
+    }
+
+    /// Outside Linux there are no pidfds.
+    pub fn pidfd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        None
+    }
+
+    /// Waits for the child to exit.
+    pub fn wait(&mut self) -> std::io::Result<std::process::ExitStatus> {
+        self.0.wait()
+    }
+}
+
 /// Confines a [`Command`] with a [`Prepared`] sandbox.
 pub trait CommandExt {
     /// Outside Linux a [`Prepared`] is always [`Mode::None`], so this does nothing.
     fn confine(&mut self, prepared: &Prepared) -> &mut Self;
+
+    /// Outside Linux: spawns the command, unconfined ([`Mode::None`]), with `stdio`.
+    fn spawn_confined(&mut self, prepared: &Prepared, stdio: ChildStdio) -> std::io::Result<Child>;
 }
 
 impl CommandExt for Command {
     fn confine(&mut self, prepared: &Prepared) -> &mut Self {
         debug_assert_eq!(prepared.mode(), Mode::None);
         self
+    }
+
+    fn spawn_confined(&mut self, prepared: &Prepared, stdio: ChildStdio) -> std::io::Result<Child> {
+        debug_assert_eq!(prepared.mode(), Mode::None);
+        if let Some(fd) = stdio.stdin {
+            self.stdin(std::process::Stdio::from(fd));
+        }
+        if let Some(fd) = stdio.stdout {
+            self.stdout(std::process::Stdio::from(fd));
+        }
+        if let Some(fd) = stdio.stderr {
+            self.stderr(std::process::Stdio::from(fd));
+        }
+        self.spawn().map(Child)
     }
 }

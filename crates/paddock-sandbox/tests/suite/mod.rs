@@ -5,6 +5,7 @@ mod degraded;
 mod hidden;
 mod nesting;
 mod seccomp;
+mod spawn;
 mod spec;
 mod writes;
 
@@ -12,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use paddock_sandbox::{CommandExt as _, Mode, Prepared, Spec};
+use paddock_sandbox::{ChildStdio, CommandExt as _, Mode, Prepared, Spec};
 
 /// Set to `1` to let Landlock tests skip (with a message) on a kernel without Landlock.
 const ALLOW_NO_LANDLOCK: &str = "PADDOCK_TEST_ALLOW_NO_LANDLOCK";
@@ -121,14 +122,69 @@ impl Tree {
     }
 }
 
-/// Runs `sh -c script` in `cwd`, confined by `prepared` (or unconfined when `None`).
+/// Runs `sh -c script` in `cwd`, confined by `prepared` (or unconfined when `None`), started
+/// the way `paddock-sh` starts commands: [`CommandExt::spawn_confined`].
 pub fn sh(prepared: Option<&Prepared>, cwd: &Path, script: &str) -> Output {
     let mut command = Command::new("sh");
     command.arg("-c").arg(script).current_dir(cwd);
-    if let Some(prepared) = prepared {
-        command.confine(prepared);
+    match prepared {
+        Some(prepared) => spawned_output(&mut command, prepared, None),
+        None => command.output().expect("spawn sh"),
     }
-    command.output().expect("spawn sh")
+}
+
+/// Like [`sh`], confined, started by `std::process::Command` with [`CommandExt::confine`] (a
+/// `pre_exec` hook after `fork`), as turns start commands.
+pub fn sh_forked(prepared: &Prepared, cwd: &Path, script: &str) -> Output {
+    Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .current_dir(cwd)
+        .confine(prepared)
+        .output()
+        .expect("spawn sh")
+}
+
+/// `command.output()` through [`CommandExt::spawn_confined`], with `stdin` fed to the child.
+pub fn spawned_output(command: &mut Command, prepared: &Prepared, stdin: Option<&[u8]>) -> Output {
+    let (out_read, out_write) = std::io::pipe().expect("pipe");
+    let (err_read, err_write) = std::io::pipe().expect("pipe");
+    let mut stdio = ChildStdio {
+        stdout: Some(out_write.into()),
+        stderr: Some(err_write.into()),
+        ..ChildStdio::default()
+    };
+    let feed = stdin.map(|bytes| {
+        let (in_read, mut in_write) = std::io::pipe().expect("pipe");
+        stdio.stdin = Some(in_read.into());
+        let bytes = bytes.to_vec();
+        std::thread::spawn(move || {
+            use std::io::Write as _;
+            let _ = in_write.write_all(&bytes);
+        })
+    });
+    let mut child = command
+        .spawn_confined(prepared, stdio)
+        .expect("spawn confined");
+    let read_all = |mut pipe: std::io::PipeReader| {
+        std::thread::spawn(move || {
+            use std::io::Read as _;
+            let mut bytes = Vec::new();
+            pipe.read_to_end(&mut bytes)
+                .expect("read the child's output");
+            bytes
+        })
+    };
+    let (stdout, stderr) = (read_all(out_read), read_all(err_read));
+    let status = child.wait().expect("wait");
+    if let Some(feed) = feed {
+        feed.join().expect("stdin writer");
+    }
+    Output {
+        status,
+        stdout: stdout.join().expect("stdout reader"),
+        stderr: stderr.join().expect("stderr reader"),
+    }
 }
 
 /// Like [`sh`], confined, and asserts success.
