@@ -160,8 +160,9 @@ fn run(argv: &[String]) -> anyhow::Result<u8> {
         workspace.forward_to(forward);
     }
     let env_session = std::env::var(SESSION_ENV).ok();
-    let session = workspace.acting_session(&cwd, env_session.as_deref())?;
     timings.mark("open");
+    let session = workspace.acting_session(&cwd, env_session.as_deref())?;
+    timings.mark("session");
 
     // What the gate reads: the command string, the script, or stdin (kept to feed the shell).
     let (text, stdin_script) = match &invocation.source {
@@ -255,12 +256,17 @@ fn run(argv: &[String]) -> anyhow::Result<u8> {
     let channel = crate::supervisor::Channel::new()?;
     let (key, value) = channel.env();
     command.env(key, value);
-    command.confine(&confinement.prepared);
     let repo_dir = workspace.repo().main_worktree().to_owned();
-    let mut child = spawn(&mut command, stdin_script.as_deref())?;
-    let supervisor = channel.serve(session.id.clone(), move || Ok(Workspace::open(&repo_dir)?));
-    let status = child.wait().context("cannot wait for the command")?;
-    drop(supervisor);
+    let mut child = spawn_confined(&mut command, &confinement.prepared, stdin_script.as_deref())?;
+    timings.mark("spawn");
+    // The child runs in a Landlock domain of its own now. Closing this process's copy of the
+    // ruleset frees it while the command runs, instead of after it, at exit.
+    drop(confinement);
+    let status = channel
+        .supervise(&mut child, session.id.clone(), move || {
+            Ok(Workspace::open(&repo_dir)?)
+        })
+        .context("cannot wait for the command")?;
     let code = status_code(status);
     timings.mark("command");
 
@@ -334,6 +340,32 @@ fn spawn(command: &mut Command, stdin: Option<&[u8]>) -> anyhow::Result<std::pro
     if let (Some(script), Some(mut pipe)) = (stdin, child.stdin.take()) {
         use std::io::Write;
         let script = script.to_vec();
+        std::thread::spawn(move || {
+            let _ = pipe.write_all(&script);
+        });
+    }
+    Ok(child)
+}
+
+/// Starts `command` confined by `prepared`, without copying this process's address space (see
+/// `CommandExt::spawn_confined`), feeding it `stdin` if given.
+fn spawn_confined(
+    command: &mut Command,
+    prepared: &paddock_sandbox::Prepared,
+    stdin: Option<&[u8]>,
+) -> anyhow::Result<paddock_sandbox::Child> {
+    let mut stdio = paddock_sandbox::ChildStdio::default();
+    let mut feed = None;
+    if let Some(script) = stdin {
+        let (read, write) = std::io::pipe().context("cannot make a pipe for the script")?;
+        stdio.stdin = Some(read.into());
+        feed = Some((write, script.to_vec()));
+    }
+    let child = command
+        .spawn_confined(prepared, stdio)
+        .context("cannot start the shell")?;
+    if let Some((mut pipe, script)) = feed {
+        use std::io::Write;
         std::thread::spawn(move || {
             let _ = pipe.write_all(&script);
         });

@@ -10,6 +10,7 @@
 use std::io::{IoSlice, IoSliceMut};
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::socket::{
     AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag, SockType, recvmsg,
     sendmsg, socketpair,
@@ -63,72 +64,152 @@ impl Channel {
         drop(self.theirs);
         let ours = self.ours;
         std::thread::spawn(move || {
-            // Opened on the first request: most commands make none.
-            let mut open = Some(open);
-            let mut workspace: Option<Workspace> = None;
-            let mut buf = vec![0u8; MAX_MESSAGE];
-            loop {
-                let mut space = nix::cmsg_space!([RawFd; 1]);
-                let (len, reply) = {
-                    let mut iov = [IoSliceMut::new(&mut buf)];
-                    let msg = match recvmsg::<()>(
-                        ours.as_raw_fd(),
-                        &mut iov,
-                        Some(&mut space),
-                        MsgFlags::MSG_CMSG_CLOEXEC,
-                    ) {
-                        Ok(msg) => msg,
-                        Err(nix::Error::EINTR) => continue,
-                        Err(_) => return,
-                    };
-                    if msg.bytes == 0 {
-                        // Every client end is closed: the command tree is gone.
-                        return;
-                    }
-                    let mut reply = None;
-                    if let Ok(cmsgs) = msg.cmsgs() {
-                        for cmsg in cmsgs {
-                            if let ControlMessageOwned::ScmRights(fds) = cmsg {
-                                for fd in fds {
-                                    // SAFETY: the kernel just installed this descriptor in our
-                                    // table for us (SCM_RIGHTS); nothing else owns it.
-                                    #[allow(unsafe_code)]
-                                    let owned = unsafe { OwnedFd::from_raw_fd(fd) };
-                                    reply.get_or_insert(owned);
-                                }
-                            }
-                        }
-                    }
-                    (msg.bytes, reply)
-                };
-                if workspace.is_none()
-                    && let Some(open) = open.take()
-                {
-                    match open() {
-                        Ok(w) => workspace = Some(w),
-                        Err(err) => eprintln!(
-                            "paddock-sh: the supervisor cannot open the repository: {err:#}"
-                        ),
-                    }
-                }
-                let answer = match (&workspace, serde_json::from_slice::<Request>(&buf[..len])) {
-                    (Some(workspace), Ok(request)) => handle(workspace, &session_id, request),
-                    (None, _) => Err("the supervisor cannot open the repository".to_owned()),
-                    (_, Err(err)) => Err(format!("malformed request: {err}")),
-                };
-                if let Some(reply) = reply {
-                    let text = match answer {
-                        Ok(()) => "ok".to_owned(),
-                        Err(err) => format!("error: {err}"),
-                    };
-                    let _ = nix::sys::socket::send(
-                        reply.as_raw_fd(),
-                        text.as_bytes(),
-                        MsgFlags::empty(),
-                    );
+            let mut server = Server::new(ours, session_id, open);
+            while server.serve_one() {}
+        })
+    }
+
+    /// Closes the child's end in this process (after spawning `child`), serves requests on
+    /// this thread while `child` runs, and returns its exit status.
+    ///
+    /// Waits on the child's pidfd and the socket at once: most commands make no request, and a
+    /// thread of its own per command (stack, malloc arena, a wake-up at the end) costs more than
+    /// the whole supervision. Falls back to [`Channel::serve`]'s thread where the kernel has no
+    /// pidfds.
+    pub fn supervise(
+        self,
+        child: &mut paddock_sandbox::Child,
+        session_id: String,
+        open: impl FnOnce() -> anyhow::Result<Workspace> + Send + 'static,
+    ) -> std::io::Result<std::process::ExitStatus> {
+        if child.pidfd().is_none() {
+            let thread = self.serve(session_id, open);
+            let status = child.wait();
+            drop(thread);
+            return status;
+        }
+        drop(self.theirs);
+        let mut server = Server::new(self.ours, session_id, open);
+        let mut serving = true;
+        while let Some(pidfd) = child.pidfd() {
+            let mut fds = [
+                PollFd::new(pidfd, PollFlags::POLLIN),
+                PollFd::new(server.socket.as_fd(), PollFlags::POLLIN),
+            ];
+            let polled = if serving { &mut fds[..] } else { &mut fds[..1] };
+            match poll(polled, PollTimeout::NONE) {
+                Ok(_) => {}
+                Err(nix::Error::EINTR) => continue,
+                Err(err) => {
+                    // Cannot happen with two valid descriptors. Stop serving: closing our end
+                    // makes a client's request fail at once instead of waiting forever.
+                    eprintln!("paddock-sh: the supervisor stops serving: poll failed: {err}");
+                    break;
                 }
             }
-        })
+            // The command is gone: what runs on (a background process) gets no more answers,
+            // as when this process exits.
+            if fds[0].any().unwrap_or(true) {
+                break;
+            }
+            let request = serving && fds[1].any().unwrap_or(false);
+            if request {
+                serving = server.serve_one();
+            }
+        }
+        drop(server);
+        child.wait()
+    }
+}
+
+/// The supervisor's side of the channel: reads requests, answers them.
+struct Server<F> {
+    socket: OwnedFd,
+    session_id: String,
+    /// Opens the workspace on the first request: most commands make none.
+    open: Option<F>,
+    workspace: Option<Workspace>,
+    buf: Vec<u8>,
+}
+
+impl<F: FnOnce() -> anyhow::Result<Workspace>> Server<F> {
+    fn new(socket: OwnedFd, session_id: String, open: F) -> Server<F> {
+        Server {
+            socket,
+            session_id,
+            open: Some(open),
+            workspace: None,
+            buf: Vec::new(),
+        }
+    }
+
+    /// Waits for one request and answers it; false once every client end is closed (the
+    /// command tree is gone) or the socket fails.
+    fn serve_one(&mut self) -> bool {
+        if self.buf.is_empty() {
+            self.buf = vec![0u8; MAX_MESSAGE];
+        }
+        let mut space = nix::cmsg_space!([RawFd; 1]);
+        let (len, reply) = {
+            let mut iov = [IoSliceMut::new(&mut self.buf)];
+            let msg = loop {
+                match recvmsg::<()>(
+                    self.socket.as_raw_fd(),
+                    &mut iov,
+                    Some(&mut space),
+                    MsgFlags::MSG_CMSG_CLOEXEC,
+                ) {
+                    Ok(msg) => break msg,
+                    Err(nix::Error::EINTR) => continue,
+                    Err(_) => return false,
+                }
+            };
+            if msg.bytes == 0 {
+                // Every client end is closed: the command tree is gone.
+                return false;
+            }
+            let mut reply = None;
+            if let Ok(cmsgs) = msg.cmsgs() {
+                for cmsg in cmsgs {
+                    if let ControlMessageOwned::ScmRights(fds) = cmsg {
+                        for fd in fds {
+                            // SAFETY: the kernel just installed this descriptor in our
+                            // table for us (SCM_RIGHTS); nothing else owns it.
+                            #[allow(unsafe_code)]
+                            let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+                            reply.get_or_insert(owned);
+                        }
+                    }
+                }
+            }
+            (msg.bytes, reply)
+        };
+        if self.workspace.is_none()
+            && let Some(open) = self.open.take()
+        {
+            match open() {
+                Ok(w) => self.workspace = Some(w),
+                Err(err) => {
+                    eprintln!("paddock-sh: the supervisor cannot open the repository: {err:#}")
+                }
+            }
+        }
+        let answer = match (
+            &self.workspace,
+            serde_json::from_slice::<Request>(&self.buf[..len]),
+        ) {
+            (Some(workspace), Ok(request)) => handle(workspace, &self.session_id, request),
+            (None, _) => Err("the supervisor cannot open the repository".to_owned()),
+            (_, Err(err)) => Err(format!("malformed request: {err}")),
+        };
+        if let Some(reply) = reply {
+            let text = match answer {
+                Ok(()) => "ok".to_owned(),
+                Err(err) => format!("error: {err}"),
+            };
+            let _ = nix::sys::socket::send(reply.as_raw_fd(), text.as_bytes(), MsgFlags::empty());
+        }
+        true
     }
 }
 
