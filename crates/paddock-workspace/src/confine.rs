@@ -86,41 +86,6 @@ pub struct Confinement {
     pub env: Vec<(String, String)>,
 }
 
-/// A session's confinement before its Landlock ruleset is built: see
-/// [`Workspace::confinement_plan`].
-#[derive(Debug, Clone)]
-pub struct ConfinementPlan {
-    spec: Spec,
-    capabilities: paddock_sandbox::Capabilities,
-    requested: SandboxMode,
-    allowed: Vec<SandboxMode>,
-    /// Everything but [`CONFINED_ENV`], which names the mode the kernel grants.
-    env: Vec<(String, String)>,
-}
-
-impl ConfinementPlan {
-    /// Builds the ruleset in the strongest mode the kernel offers, capped at the policy's
-    /// preferred one; refused below the weakest allowed mode.
-    pub fn prepare(self) -> Result<Confinement, Error> {
-        let prepared = paddock_sandbox::Prepared::with_capabilities(
-            &self.spec,
-            &self.capabilities,
-            self.requested,
-            &self.allowed,
-        )?;
-        let mut env = self.env;
-        env.insert(
-            1,
-            (CONFINED_ENV.to_owned(), prepared.mode().as_str().to_owned()),
-        );
-        Ok(Confinement {
-            prepared,
-            requested: self.requested,
-            env,
-        })
-    }
-}
-
 fn to_sandbox(level: SandboxLevel) -> SandboxMode {
     match level {
         SandboxLevel::None => SandboxMode::None,
@@ -355,14 +320,6 @@ impl Workspace {
     /// Prepares the confinement of a session: the policy's preferred level, refused below the
     /// required level unless an operator approved a degraded mode for this session.
     pub fn confinement(&self, session: &Session) -> Result<Confinement, Error> {
-        self.confinement_plan(session)?.prepare()
-    }
-
-    /// What [`Workspace::confinement`] reads from the workspace: the spec, the modes the policy
-    /// and the approvals allow, what the kernel offers, the environment. The rest, building the
-    /// Landlock ruleset, is [`ConfinementPlan::prepare`], which needs no workspace and may run
-    /// on another thread.
-    pub fn confinement_plan(&self, session: &Session) -> Result<ConfinementPlan, Error> {
         let spec = self.sandbox_spec(session)?;
         let isolation = self.policy().isolation();
         let requested = to_sandbox(isolation.sandbox_prefer);
@@ -388,7 +345,17 @@ impl Workspace {
                     .is_some_and(|n| n.to_string_lossy() == format!("paddock-{}", session.id))
             })
             .cloned();
-        let mut env = vec![(crate::guard::SESSION_ENV.to_owned(), session.id.clone())];
+        let capabilities = self.capabilities();
+        let prepared = paddock_sandbox::Prepared::with_capabilities(
+            &spec,
+            &capabilities,
+            requested,
+            &allowed,
+        )?;
+        let mut env = vec![
+            (crate::guard::SESSION_ENV.to_owned(), session.id.clone()),
+            (CONFINED_ENV.to_owned(), prepared.mode().as_str().to_owned()),
+        ];
         if session.mode == Mode::Worktree {
             env.push((
                 "GIT_OBJECT_DIRECTORY".to_owned(),
@@ -406,11 +373,9 @@ impl Workspace {
         if let Some(tmp) = private_tmp {
             env.push(("TMPDIR".to_owned(), tmp.display().to_string()));
         }
-        Ok(ConfinementPlan {
-            spec,
-            capabilities: self.capabilities(),
+        Ok(Confinement {
+            prepared,
             requested,
-            allowed,
             env,
         })
     }
