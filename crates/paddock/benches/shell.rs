@@ -123,8 +123,9 @@ fn main() {
     println!("medians of {runs} interleaved runs:");
     println!("  bash -c true                               {b:>7.2} ms");
     println!(
-        "  paddock-sh -c true (gate + full confinement + after-command check) {s:>7.2} ms   overhead {:+.2} ms (budget <= 1.5 ms)",
-        s - b
+        "  paddock-sh -c true (gate + full confinement + after-command check) {s:>7.2} ms   overhead {:+.2} ms (budget <= 1.5 ms), {:.2}x bash",
+        s - b,
+        s / b
     );
     println!(
         "  paddock check -c CMD over {} corpus commands {c:>7.2} ms (budget <= 2 ms)",
