@@ -922,3 +922,49 @@ fn a_confined_process_cannot_move_main_after_a_merge_replaced_its_ref() {
     );
     assert_eq!(repo.git(&["rev-parse", "main"]), merged);
 }
+
+// What the bind on another session's branch cannot hold (it lasts until that session's next
+// commit replaces the file) the reflog shows: a branch moved without git leaves no entry, and
+// finish refuses it.
+#[test]
+fn finish_refuses_a_branch_moved_without_git() {
+    let repo = TestRepo::new();
+    repo.init();
+    let a = repo.start_worktree("a", &["src/**"]);
+    std::fs::write(a.join("src/a.rs"), "a\n").expect("write");
+    assert!(git(&a, &["add", "-A"]).0 && git(&a, &["commit", "-q", "-m", "a"]).0);
+    // Someone else's in-scope commit, written over a's branch file without git.
+    let foreign = repo.git(&[
+        "commit-tree",
+        "-p",
+        "paddock/a",
+        "-m",
+        "not a's",
+        "paddock/a^{tree}",
+    ]);
+    let branch = repo.root.join(".git/refs/heads/paddock/a");
+    std::fs::write(&branch, format!("{}\n", foreign.trim())).expect("write the ref file");
+    let run = repo.paddock(&["session", "finish", "a", "--json"]).fails(1);
+    assert_eq!(
+        run.json()["error"]["kind"],
+        "moved-outside-git",
+        "{}",
+        run.stdout()
+    );
+    let show = repo
+        .paddock(&["session", "show", "a", "--json"])
+        .ok()
+        .json();
+    assert_eq!(show["state"], "blocked", "{show}");
+    let denies = repo
+        .paddock(&["ledger", "show", "--kind", "deny.commit", "--json"])
+        .ok()
+        .json();
+    assert_eq!(denies[0]["session"], "a", "{denies}");
+    // A session whose branch only git moved finishes as before.
+    let b = repo.start_worktree("b", &["docs/**"]);
+    std::fs::write(b.join("docs/b.md"), "b\n").expect("write");
+    assert!(git(&b, &["add", "-A"]).0 && git(&b, &["commit", "-q", "-m", "b"]).0);
+    assert!(git(&b, &["commit", "-q", "--amend", "-m", "b, amended"]).0);
+    repo.paddock(&["session", "finish", "b"]).ok();
+}

@@ -68,6 +68,9 @@ pub enum Error {
         /// Head now.
         now: String,
     },
+    /// The session's branch moved without git: its reflog does not lead to its head.
+    #[error(transparent)]
+    MovedOutsideGit(Box<crate::reflog::Broken>),
     /// The merge conflicts: nothing changed, the session is BLOCKED.
     #[error("{}", .0.summary())]
     Conflict(Box<ConflictReport>),
@@ -366,6 +369,22 @@ impl Workspace {
                     session.branch.as_deref().unwrap_or("-")
                 ),
             });
+        }
+        // A branch moved without git (a confined process writing its file directly) does not
+        // hold only the session's work: refuse it, recorded, BLOCKED.
+        if let Some(branch) = session.branch.as_deref()
+            && let Err(broken) = crate::reflog::check(self.repo().common_dir(), branch, &head)
+        {
+            self.record(Event::session(
+                "deny.commit",
+                &session,
+                serde_json::json!({ "hook": "finish", "reflog": broken.to_string() }),
+            ))?;
+            self.block(
+                id,
+                &format!("finish refused: branch {branch} moved outside git"),
+            )?;
+            return Err(Error::MovedOutsideGit(Box::new(broken)));
         }
         let git = self.repo().git();
         let base = git.run([

@@ -180,6 +180,7 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
                 | merge::Error::Stale { .. }
                 | merge::Error::TargetMoving { .. }
                 | merge::Error::CheckoutDirty { .. }
+                | merge::Error::MovedOutsideGit(_)
                 | merge::Error::Record(_) => REFUSED,
                 merge::Error::Registry(registry::Error::UnknownSession { .. }) => ERROR,
                 _ => ERROR,
@@ -257,6 +258,7 @@ pub fn kind_for(err: &anyhow::Error) -> &'static str {
                 merge::Error::TargetMoving { .. } => "target-moving",
                 merge::Error::CheckoutDirty { .. } => "checkout-dirty",
                 merge::Error::CheckoutNotUpdated(_) => "checkout-not-updated",
+                merge::Error::MovedOutsideGit(_) => "moved-outside-git",
                 merge::Error::Registry(err) => registry_kind(err),
                 _ => "merge",
             };
