@@ -2,7 +2,8 @@
 //! `bash -c true` vs `paddock-sh -c true` in a session worktree (gate + full kernel confinement +
 //! after-command check), and `paddock check -c CMD` over the shared corpus.
 //!
-//! `cargo bench -p paddock --bench shell` (PADDOCK_BENCH_RUNS changes the repetitions).
+//! `cargo bench -p paddock --bench shell` (PADDOCK_BENCH_RUNS changes the repetitions;
+//! PADDOCK_BENCH_TIMINGS=1 also prints paddock-sh's phases, see PADDOCK_TIMINGS).
 
 mod common;
 
@@ -12,6 +13,12 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn run(cmd: &mut Command) -> Duration {
+    // `cargo bench` puts target/release/deps and the toolchain's library dirs on
+    // LD_LIBRARY_PATH for the bench and everything it starts, and the dynamic loader then
+    // probes each of them (and their glibc-hwcaps subdirectories) for every library of every
+    // program: ~100 failed opens for paddock-sh, which starts two programs (itself and the
+    // shell), against half that for bash alone. An agent's shell does not run under cargo.
+    cmd.env_remove("LD_LIBRARY_PATH");
     let start = Instant::now();
     let out = cmd.output().expect("runs");
     let elapsed = start.elapsed();
@@ -118,6 +125,19 @@ fn main() {
             shell.push(s);
             check.push(c);
         }
+    }
+    if std::env::var_os("PADDOCK_BENCH_TIMINGS").is_some() {
+        // Where paddock-sh's time goes in this very setup (PADDOCK_TIMINGS).
+        let out = hermetic(
+            Command::new(&paddock_sh)
+                .current_dir(&mine)
+                .env("PADDOCK_TIMINGS", "1")
+                .env_remove("LD_LIBRARY_PATH")
+                .args(["-c", "true"]),
+        )
+        .output()
+        .expect("runs");
+        print!("{}", String::from_utf8_lossy(&out.stderr));
     }
     let (b, s, c) = (median(bash), median(shell), median(check));
     println!("medians of {runs} interleaved runs:");
