@@ -385,6 +385,22 @@ for link in sys.argv[1:]:
 print(" ".join(worked))
 "#;
 
+/// A directory outside the repository and outside every scratch dir (the system temp dirs are
+/// scratch): cargo's target tmp dir, unless the checkout itself lives under a temp dir.
+fn outside_scratch_dir() -> tempfile::TempDir {
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let scratch = ["/tmp", "/var/tmp", "/dev/shm"];
+    let base = if scratch.iter().any(|s| target.starts_with(s)) {
+        std::env::var_os("HOME").map_or_else(|| PathBuf::from("/root"), PathBuf::from)
+    } else {
+        target.to_owned()
+    };
+    tempfile::Builder::new()
+        .prefix(".paddock-outside-")
+        .tempdir_in(base)
+        .expect("temp dir")
+}
+
 #[test]
 fn symlinks_out_of_the_repository_and_into_other_sessions_carry_no_writes() {
     if !landlock_or_skip("symlinks_out_of_the_repository_and_into_other_sessions_carry_no_writes") {
@@ -393,7 +409,7 @@ fn symlinks_out_of_the_repository_and_into_other_sessions_carry_no_writes() {
     let repo = TestRepo::new();
     repo.init();
     // Outside the repository and outside the scratch dirs (/tmp is scratch, so not there).
-    let outside = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir");
+    let outside = outside_scratch_dir();
     let a = repo.start_worktree("a", &["src/**"]);
     let b = repo.start_worktree("b", &["docs/**"]);
     let before_b = snapshot(&b);

@@ -333,9 +333,10 @@ fn cargo_builds_inside_a_confined_session() {
         "fn main() { println!(\"built inside\"); }\n",
     )
     .expect("w");
+    // The project's own target dir, not one the test run was pointed at from outside.
     let out = sh(
         &wt,
-        "cd src/hello && cargo build --offline -q && ./target/debug/hello",
+        "cd src/hello && unset CARGO_TARGET_DIR && cargo build --offline -q && ./target/debug/hello",
     );
     assert!(
         out.status.success(),
