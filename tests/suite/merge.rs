@@ -641,3 +641,126 @@ fn gc_records_a_finished_session_whose_work_is_on_the_target_as_merged() {
         1
     );
 }
+
+/// `session a` finished (see [`finished_session`]), then `prepare` run in the main checkout:
+/// the merge is refused before anything moves when that leaves a local change on a path the
+/// merge changes, and goes through, keeping every local change, when it does not.
+fn merge_after(prepare: impl FnOnce(&TestRepo), refused: bool) -> TestRepo {
+    let repo = TestRepo::new();
+    finished_session(&repo);
+    let main = repo.git(&["rev-parse", "main"]);
+    prepare(&repo);
+    let status = repo.git(&["status", "--porcelain", "--untracked-files=all"]);
+    let run = repo.paddock(&["merge", "a", "--json"]);
+    if refused {
+        let run = run.fails(1);
+        assert_eq!(
+            run.json()["error"]["kind"],
+            "checkout-dirty",
+            "{}",
+            run.stderr()
+        );
+        assert_eq!(repo.git(&["rev-parse", "main"]), main, "main did not move");
+        assert_eq!(repo.state("a"), "finished");
+    } else {
+        run.ok();
+        assert_eq!(repo.state("a"), "merged");
+        assert_eq!(
+            std::fs::read_to_string(repo.path("src/lib.rs")).expect("read"),
+            "pub fn f() { a }\n"
+        );
+    }
+    assert_eq!(
+        repo.git(&["status", "--porcelain", "--untracked-files=all"]),
+        status,
+        "the local changes are as they were"
+    );
+    repo
+}
+
+// The check before the target moves looks only at the paths the merge changes, and shows most
+// of them unchanged without git: whatever it cannot show unchanged, git looks at.
+#[test]
+fn local_changes_to_merged_paths_refuse_the_merge_before_anything_moves() {
+    type Prepare = fn(&TestRepo);
+    let refused: [(&str, Prepare); 9] = [
+        ("a changed file", |repo| {
+            repo.write("src/lib.rs", "pub fn f() { mine }\n")
+        }),
+        ("a staged change", |repo| {
+            repo.write("src/lib.rs", "pub fn f() { mine }\n");
+            repo.git(&["add", "src/lib.rs"]);
+        }),
+        ("a change staged, the file put back", |repo| {
+            repo.write("src/lib.rs", "pub fn f() { mine }\n");
+            repo.git(&["add", "src/lib.rs"]);
+            repo.write("src/lib.rs", "pub fn f() {}\n");
+        }),
+        ("a file the merge deletes, deleted", |repo| {
+            std::fs::remove_file(repo.path("src/a/mod.rs")).expect("rm")
+        }),
+        ("a file the merge deletes, untracked", |repo| {
+            repo.git(&["rm", "-q", "--cached", "src/a/mod.rs"]);
+        }),
+        ("an untracked file where the merge adds one", |repo| {
+            repo.write("src/new.rs", "// mine\n")
+        }),
+        (
+            "untracked files in a directory where the merge adds a file",
+            |repo| repo.write("src/new.rs/notes.txt", "mine\n"),
+        ),
+        (
+            "a file marked intent-to-add where the merge adds one",
+            |repo| {
+                repo.write("src/new.rs", "// mine\n");
+                repo.git(&["add", "-N", "src/new.rs"]);
+            },
+        ),
+        ("a change that kept the size and the mtime", |repo| {
+            let path = repo.path("src/lib.rs");
+            let mtime = std::fs::metadata(&path)
+                .and_then(|m| m.modified())
+                .expect("mtime");
+            std::fs::write(&path, "pub fn g() {}\n").expect("write");
+            let file = std::fs::File::options()
+                .write(true)
+                .open(&path)
+                .expect("open");
+            file.set_modified(mtime).expect("set mtime");
+        }),
+    ];
+    for (what, prepare) in refused {
+        eprintln!("{what}");
+        let repo = merge_after(prepare, true);
+        // The split index git writes for big checkouts is read too.
+        if what == "a changed file" {
+            repo.git(&["update-index", "--split-index"]);
+            repo.paddock(&["merge", "a"]).fails(1);
+            repo.git(&["checkout", "--", "src/lib.rs"]);
+            repo.paddock(&["merge", "a"]).ok();
+            assert_checkout_merged(&repo);
+        }
+    }
+    let merged: [(&str, Prepare); 4] = [
+        ("nothing", |_| {}),
+        ("a merged file touched, its content as it was", |repo| {
+            let path = repo.path("src/lib.rs");
+            let text = std::fs::read(&path).expect("read");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            std::fs::write(&path, text).expect("write");
+        }),
+        ("changes to paths the merge does not change", |repo| {
+            repo.write("README.md", "# mine\n");
+            repo.write("docs/guide.md", "# mine too\n");
+            repo.git(&["add", "docs/guide.md"]);
+            repo.write("notes.txt", "mine\n");
+        }),
+        ("a split index", |repo| {
+            repo.git(&["update-index", "--split-index"]);
+        }),
+    ];
+    for (what, prepare) in merged {
+        eprintln!("{what}");
+        merge_after(prepare, false);
+    }
+}

@@ -191,7 +191,7 @@ impl Workspace {
         kind: &str,
         reason: Option<&str>,
     ) -> Result<(Session, Archived), Error> {
-        let archived = self.archive_and_remove(&session)?;
+        let archived = self.archive_and_remove(&session, None)?;
         session.state = state;
         session.archive_ref = archived.archive_ref.clone();
         session.updated = session::timestamp(SystemTime::now());
@@ -217,8 +217,14 @@ impl Workspace {
     }
 
     /// Archives what is not merged, then removes the worktree and the branch. Removal happens
-    /// only after the archive ref is written.
-    pub(crate) fn archive_and_remove(&self, session: &Session) -> Result<Archived, Error> {
+    /// only after the archive ref is written. `landed`: a commit known to be on the session's
+    /// target (the merge that is ending the session put it there), so that work at that commit
+    /// needs no look at the target's history.
+    pub(crate) fn archive_and_remove(
+        &self,
+        session: &Session,
+        landed: Option<&str>,
+    ) -> Result<Archived, Error> {
         let mut archived = Archived::default();
         if session.mode == Mode::Lock {
             return Ok(archived);
@@ -234,26 +240,16 @@ impl Workspace {
             .is_ok_and(|m| m.is_dir());
         // A directory git cannot open as this worktree (its creation was cut short, its `.git`
         // is gone): its files are looked at through the shared git dir instead.
-        let mut usable = has_dir && opens_as_worktree(&worktree_git, &session.worktree);
-        let branch_ref = session.branch.as_ref().map(|b| format!("refs/heads/{b}"));
-
-        let head = if usable {
-            worktree_git
-                .run(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"])
-                .ok()
+        let worktree_head = if has_dir {
+            worktree_head(&worktree_git, &session.worktree)
         } else {
             None
         };
-        let head = match (head, &branch_ref) {
+        let mut usable = worktree_head.is_some();
+        let branch_ref = session.branch.as_ref().map(|b| format!("refs/heads/{b}"));
+        let head = match (worktree_head, &branch_ref) {
             (Some(head), _) => Some(head),
-            (None, Some(r)) => git
-                .run([
-                    "rev-parse",
-                    "--verify",
-                    "--quiet",
-                    &format!("{r}^{{commit}}"),
-                ])
-                .ok(),
+            (None, Some(r)) => commit_at(self.repo().gix(), r),
             (None, None) => None,
         };
         let snapshot = if usable {
@@ -275,34 +271,9 @@ impl Workspace {
             source,
         })?;
         archived.uncommitted = snapshot.is_some();
-        let tip = snapshot.or(head);
+        let tip = snapshot.or(head.clone());
         if let Some(tip) = tip {
-            let merged = tip == session.base
-                || git
-                    .test([
-                        "merge-base",
-                        "--is-ancestor",
-                        &tip,
-                        &format!("refs/heads/{}", session.target),
-                    ])
-                    .unwrap_or(false);
-            if !merged {
-                let name = self.free_archive_ref(&git, &session.id)?;
-                git.run([
-                    "update-ref",
-                    "-m",
-                    "paddock: archive unmerged work",
-                    &name,
-                    &tip,
-                    "",
-                ])
-                .map_err(|source| Error::Archive {
-                    id: session.id.clone(),
-                    source,
-                })?;
-                archived.archive_ref = Some(name);
-                archived.commit = Some(tip);
-            }
+            self.archive_unmerged(&git, session, &tip, landed, &mut archived)?;
         }
         if has_dir {
             self.remove_worktree(&git, &session.worktree, usable)?;
@@ -310,24 +281,73 @@ impl Workspace {
         } else {
             forget_worktree(common, &session.worktree)?;
         }
-        if let Some(branch) = &session.branch
-            && git.test([
-                "show-ref",
-                "--verify",
-                "--quiet",
-                &format!("refs/heads/{branch}"),
-            ])?
-        {
-            git.run(["branch", "-D", "--quiet", branch])?;
-            archived.branch_deleted = true;
+        if let (Some(branch), Some(branch_ref)) = (&session.branch, &branch_ref) {
+            let repo = self.repo().gix();
+            if let Some(now) = git::ref_target(repo, branch_ref)? {
+                // Moved since its tip was looked at (a commit made meanwhile): that work is
+                // kept too before the branch goes.
+                if head.as_deref() != Some(now.as_str()) {
+                    self.archive_unmerged(&git, session, &now, landed, &mut archived)?;
+                }
+                if checked_out_anywhere(common, branch_ref) {
+                    // git refuses, and says where.
+                    git.run(["branch", "-D", "--quiet", branch])?;
+                } else {
+                    // Deleted only if it is still at the tip archived above (`git branch -D`
+                    // would also rewrite the config for a section session branches never have).
+                    git.run(["update-ref", "-d", branch_ref, &now])?;
+                }
+                archived.branch_deleted = true;
+            }
         }
         Ok(archived)
     }
 
+    /// Writes `tip` under a free `refs/paddock/archive/<id>...` ref unless it is on the
+    /// session's target already (or is its base).
+    fn archive_unmerged(
+        &self,
+        git: &Git,
+        session: &Session,
+        tip: &str,
+        landed: Option<&str>,
+        archived: &mut Archived,
+    ) -> Result<(), Error> {
+        let merged = tip == session.base
+            || landed == Some(tip)
+            || git
+                .test([
+                    "merge-base",
+                    "--is-ancestor",
+                    tip,
+                    &format!("refs/heads/{}", session.target),
+                ])
+                .unwrap_or(false);
+        if merged {
+            return Ok(());
+        }
+        let name = self.free_archive_ref(git, &session.id)?;
+        git.run([
+            "update-ref",
+            "-m",
+            "paddock: archive unmerged work",
+            &name,
+            tip,
+            "",
+        ])
+        .map_err(|source| Error::Archive {
+            id: session.id.clone(),
+            source,
+        })?;
+        archived.archive_ref = Some(name);
+        archived.commit = Some(tip.to_owned());
+        Ok(())
+    }
+
     /// Removes a worktree whose work is archived: it leaves its place at once (renamed into the
-    /// worktree root's `.trash/`, git's admin entry dropped, as `git worktree remove` would) and
-    /// its files are deleted by a background process, so a big tree does not hold up the
-    /// command. `gc` deletes whatever a crash left in `.trash/`.
+    /// worktree root's `.trash/`, git's admin entry moved there too, as `git worktree remove`
+    /// would drop it) and its files are deleted by a background process, so a big tree does
+    /// not hold up the command. `gc` deletes whatever a crash left in `.trash/`.
     fn remove_worktree(&self, git: &Git, worktree: &Path, usable: bool) -> Result<(), Error> {
         let common = self.repo().common_dir();
         // Found before the move: the worktree's `.git` file names it.
@@ -362,12 +382,20 @@ impl Workspace {
                 })?;
             }
         }
-        if let Some(admin) = admin {
-            remove_admin_dir(&admin)?;
-        }
+        let mut deleting = Vec::new();
         if moved {
-            empty_trash(&trash);
+            deleting.push(target.clone());
         }
+        if let Some(admin) = admin {
+            // Its index alone is as big as the checkout's: deleting it can take a while too.
+            let admin_target = trash.join(format!("{name}-{stamp}.git"));
+            if moved && std::fs::rename(&admin, &admin_target).is_ok() {
+                deleting.push(admin_target);
+            } else {
+                remove_admin_dir(&admin)?;
+            }
+        }
+        delete_in_background(&deleting);
         Ok(())
     }
 
@@ -458,7 +486,7 @@ impl Workspace {
                 }
                 let broken = !opens_as_worktree(&Git::new(&path), &path);
                 let orphan = orphan_session(&name, &path, &git);
-                items.push(match self.archive_and_remove(&orphan) {
+                items.push(match self.archive_and_remove(&orphan, None) {
                     Ok(archived) => {
                         let mut action = describe(&archived, "removed");
                         if broken {
@@ -515,7 +543,7 @@ impl Workspace {
             let id = branch.trim_start_matches("paddock/");
             let mut orphan = orphan_session(id, Path::new("/nonexistent"), &git);
             orphan.branch = Some(branch.to_owned());
-            items.push(match self.archive_and_remove(&orphan) {
+            items.push(match self.archive_and_remove(&orphan, None) {
                 Ok(archived) => {
                     GcItem::new("orphan-branch", branch, describe(&archived, "deleted"))
                 }
@@ -797,8 +825,23 @@ fn snapshot_uncommitted(
     head: Option<&str>,
     id: &str,
 ) -> Result<Option<String>, git::Error> {
-    let status = git.run(["status", "--porcelain", "--untracked-files=all"])?;
-    if status.is_empty() {
+    // Without git's optional locks: a refreshed index is not written back for a worktree
+    // that is about to go.
+    let args = ["status", "--porcelain", "--untracked-files=all"];
+    let output = git
+        .command(args)
+        .env("GIT_OPTIONAL_LOCKS", "0")
+        .output()
+        .map_err(git::Error::Spawn)?;
+    if !output.status.success() {
+        return Err(git::Error::Failed {
+            args: args.join(" "),
+            dir: git.dir().to_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+            code: output.status.code(),
+        });
+    }
+    if output.stdout.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
     let index = tempfile::NamedTempFile::new().map_err(git::Error::Spawn)?;
@@ -839,19 +882,29 @@ fn snapshot_uncommitted(
     Ok(Some(commit))
 }
 
-/// Deletes the worktrees waiting in `trash` in a background process that outlives this one
-/// (their work is archived already). Best effort: `gc` tries again.
+/// Deletes everything waiting in `trash` (worktrees whose work is archived already, and git's
+/// entries for them) in the background. Best effort: `gc` tries again.
 fn empty_trash(trash: &Path) {
+    let entries: Vec<PathBuf> = std::fs::read_dir(trash)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    delete_in_background(&entries);
+}
+
+/// Deletes `paths` in a process that is not waited for and outlives this one: deleting a big
+/// tree takes seconds, and nothing needs it gone (it left its place already). Best effort: what
+/// is left, `gc` deletes.
+fn delete_in_background(paths: &[PathBuf]) {
+    if paths.is_empty() {
+        return;
+    }
     let _ = std::process::Command::new("rm")
         .arg("-rf")
         .arg("--")
-        .args(
-            std::fs::read_dir(trash)
-                .into_iter()
-                .flatten()
-                .flatten()
-                .map(|e| e.path()),
-        )
+        .args(paths)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -934,6 +987,48 @@ fn opens_as_worktree(git: &Git, worktree: &Path) -> bool {
     own && git
         .run(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"])
         .is_ok()
+}
+
+/// The commit checked out in `worktree` when git opens it as a worktree of its own (not a
+/// broken one, not the repository around it): [`opens_as_worktree`] and its HEAD in one git
+/// process.
+fn worktree_head(git: &Git, worktree: &Path) -> Option<String> {
+    let out = git
+        .run([
+            "rev-parse",
+            "--show-toplevel",
+            "--verify",
+            "--quiet",
+            "HEAD^{commit}",
+        ])
+        .ok()?;
+    let mut lines = out.lines();
+    let top = lines.next()?;
+    let head = lines.next()?;
+    let own = crate::repo::canonical(Path::new(top)) == crate::repo::canonical(worktree);
+    (own && lines.next().is_none() && !head.is_empty()).then(|| head.to_owned())
+}
+
+/// The commit `name` leads to (`git rev-parse --verify --quiet NAME^{commit}`), read
+/// in-process.
+fn commit_at(repo: &gix::Repository, name: &str) -> Option<String> {
+    let mut reference = repo.try_find_reference(name).ok()??;
+    Some(reference.peel_to_commit().ok()?.id.to_string())
+}
+
+/// Whether some worktree of the repository (the main one or a linked one) has `branch_ref`
+/// checked out.
+fn checked_out_anywhere(common_dir: &Path, branch_ref: &str) -> bool {
+    let on = |head: &Path| {
+        std::fs::read_to_string(head)
+            .is_ok_and(|text| text.trim().strip_prefix("ref:").map(str::trim) == Some(branch_ref))
+    };
+    on(&common_dir.join("HEAD"))
+        || std::fs::read_dir(common_dir.join("worktrees"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|entry| on(&entry.path().join("HEAD")))
 }
 
 /// What gc does about one of git's worktree entries: drops it when its worktree is gone from

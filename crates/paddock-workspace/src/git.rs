@@ -22,6 +22,43 @@ pub enum Error {
         /// Its exit code, if it exited.
         code: Option<i32>,
     },
+    /// A ref could not be read (in-process, with gix).
+    #[error("cannot read {name}: {message}")]
+    Ref {
+        /// The ref.
+        name: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// The object the ref `name` points to, symbolic refs followed and tags not peeled: what
+/// `git rev-parse --verify --quiet NAME` prints for a full ref name, read in-process (a git
+/// process costs milliseconds, and merge-back reads several refs). `None`: there is no such
+/// ref.
+pub fn ref_target(repo: &gix::Repository, name: &str) -> Result<Option<String>, Error> {
+    let err = |message: String| Error::Ref {
+        name: name.to_owned(),
+        message,
+    };
+    let Some(mut reference) = repo
+        .try_find_reference(name)
+        .map_err(|e| err(e.to_string()))?
+    else {
+        return Ok(None);
+    };
+    let id = reference
+        .follow_to_object()
+        .map_err(|e| err(e.to_string()))?;
+    Ok(Some(id.to_string()))
+}
+
+/// [`ref_target`] for a ref that must exist.
+pub fn existing_ref(repo: &gix::Repository, name: &str) -> Result<String, Error> {
+    ref_target(repo, name)?.ok_or_else(|| Error::Ref {
+        name: name.to_owned(),
+        message: "no such ref".to_owned(),
+    })
 }
 
 /// Variables git sets for hooks and that would redirect our own git calls.

@@ -356,10 +356,10 @@ impl Workspace {
             worktree.output(["commit", "-q", "-m", &message])?;
         }
         let head = worktree.run(["rev-parse", "HEAD"])?;
-        let branch_tip = self.repo().git().run([
-            "rev-parse",
+        let branch_tip = git::existing_ref(
+            self.repo().gix(),
             &format!("refs/heads/{}", session.branch.as_deref().unwrap_or("")),
-        ])?;
+        )?;
         if head != branch_tip {
             return Err(Error::State {
                 id: id.to_owned(),
@@ -551,7 +551,8 @@ impl Workspace {
         let git = self.repo().git();
         let provenance: Provenance = self.read_provenance(id)?;
         let branch = session.branch.clone().unwrap_or_default();
-        let head = git.run(["rev-parse", &format!("refs/heads/{branch}")])?;
+        let repo = self.repo().gix();
+        let head = git::existing_ref(repo, &format!("refs/heads/{branch}"))?;
         if head != provenance.head {
             return Err(Error::Stale {
                 id: id.to_owned(),
@@ -561,7 +562,7 @@ impl Workspace {
         }
         let target_ref = format!("refs/heads/{target}");
         for _ in 0..CAS_ATTEMPTS {
-            let old = git.run(["rev-parse", "--verify", &target_ref])?;
+            let old = git::existing_ref(repo, &target_ref)?;
             let progress = if git.test(["merge-base", "--is-ancestor", &head, &old])? {
                 // Nothing to merge. When the tip is paddock's own merge of this session, its
                 // checkout may still show the commit before it (a merge interrupted by an
@@ -626,8 +627,13 @@ impl Workspace {
                 }
             };
             let moves = progress.how == "merge-commit";
+            let mut checked = None;
             if moves {
-                self.check_checkout(&target, &old, &progress.new)?;
+                let checkout = self.checkout_of(&target)?;
+                if let Some(worktree) = &checkout {
+                    self.check_checkout(worktree, &target, &old, &progress.new)?;
+                }
+                checked = Some(checkout);
             }
             // Saved before the target moves: from here on, whoever finds the session can tell
             // whether it moved, and finish the job.
@@ -651,7 +657,7 @@ impl Workspace {
                     session.merging = None;
                     session.updated = session::timestamp(SystemTime::now());
                     self.registry().save(lock, &session)?;
-                    let now = git.run(["rev-parse", "--verify", &target_ref])?;
+                    let now = git::existing_ref(repo, &target_ref)?;
                     if now == old {
                         // It did not move, so that is not the reason (a ref lock, say).
                         return Err(err.into());
@@ -659,7 +665,7 @@ impl Workspace {
                     continue;
                 }
             }
-            let (session, merged) = self.finish_merge(lock, session, progress)?;
+            let (session, merged) = self.finish_merge(lock, session, progress, checked)?;
             return Ok(Attempt::Done(session, Box::new(merged)));
         }
         Err(Error::TargetMoving { target })
@@ -685,7 +691,7 @@ impl Workspace {
             &format!("refs/heads/{}", progress.target),
         ])?;
         if landed {
-            let (session, mut merged) = self.finish_merge(lock, session, progress)?;
+            let (session, mut merged) = self.finish_merge(lock, session, progress, None)?;
             merged.resumed = true;
             return Ok(Settled::Merged(session, Box::new(merged)));
         }
@@ -700,12 +706,14 @@ impl Workspace {
 
     /// Everything after the target moved: the archive ref, the checkout, the record, the
     /// worktree, the state. Each step can be done again, so an interrupted run is finished by
-    /// the next one.
+    /// the next one. `checked`: where this run found the target checked out (`None` inside:
+    /// nowhere) when [`Workspace::check_checkout`] passed, just before the target moved.
     fn finish_merge(
         &self,
         lock: &RegistryLock,
         mut session: Session,
         progress: MergeProgress,
+        checked: Option<Option<PathBuf>>,
     ) -> Result<(Session, Merged), Error> {
         let id = session.id.clone();
         let git = self.repo().git();
@@ -717,7 +725,7 @@ impl Workspace {
             &archive_ref,
             &progress.head,
         ])?;
-        self.bring_checkout(&id, &progress)?;
+        self.bring_checkout(&id, &progress, checked)?;
         let merged = Merged {
             target: progress.target.clone(),
             old: progress.old.clone(),
@@ -735,7 +743,7 @@ impl Workspace {
             &session,
             serde_json::to_value(&merged).unwrap_or_default(),
         ))?;
-        self.archive_and_remove(&session)?;
+        self.archive_and_remove(&session, Some(&progress.head))?;
         session.state = State::Merged;
         session.merging = None;
         session.archive_ref = Some(merged.archive_ref.clone());
@@ -824,23 +832,34 @@ impl Workspace {
         self.repo().git()
     }
 
-    /// Refuses early when the target is checked out somewhere with local changes the merge
-    /// would have to overwrite.
-    fn check_checkout(&self, target: &str, old: &str, new: &str) -> Result<(), Error> {
-        let Some(worktree) = self.checkout_of(target)? else {
-            return Ok(());
-        };
-        let wt = Git::new(&worktree);
-        let changed = z_paths(
-            &wt,
-            looking(&wt, ["diff", "--name-only", "-z", "--no-renames", old, new]),
-        )?;
-        if changed.is_empty() {
-            return Ok(());
-        }
-        // Only the paths the merge brings in can clash: ask git about those alone.
+    /// Refuses early when the target is checked out in `worktree` with local changes the merge
+    /// would have to overwrite: on the paths it changes, anything staged, any file not as the
+    /// index has it, anything untracked.
+    ///
+    /// Only those paths can clash, and most of them are shown unchanged without git (which
+    /// would stat the whole checkout, or match each of its entries against every path): what
+    /// is left is what `git status` is asked about.
+    fn check_checkout(
+        &self,
+        worktree: &Path,
+        target: &str,
+        old: &str,
+        new: &str,
+    ) -> Result<(), Error> {
+        let wt = Git::new(worktree);
+        let changes = changes_between(&wt, old, new)?;
+        let index = CheckoutIndex::open(worktree, self.repo().gix().object_hash());
+        let unsure: Vec<&OsString> = changes
+            .iter()
+            .filter(|change| {
+                !index
+                    .as_ref()
+                    .is_some_and(|i| i.unchanged(worktree, change))
+            })
+            .map(|change| &change.path)
+            .collect();
         let mut clash = BTreeSet::new();
-        for chunk in changed.iter().collect::<Vec<_>>().chunks(PATHS_PER_CALL) {
+        for chunk in unsure.chunks(PATHS_PER_CALL) {
             let mut args: Vec<OsString> = [
                 "status",
                 "--porcelain",
@@ -864,7 +883,7 @@ impl Workspace {
         } else {
             Err(Error::CheckoutDirty {
                 target: target.to_owned(),
-                worktree,
+                worktree: worktree.to_owned(),
                 files: list_paths(&clash),
             })
         }
@@ -876,7 +895,18 @@ impl Workspace {
     /// half-way (some files new, the index still old). Local changes to the merged paths are
     /// never overwritten: for a merge paddock made that is an error that says what to do; for
     /// one it found (`already-merged`) the checkout is left as it is.
-    fn bring_checkout(&self, id: &str, progress: &MergeProgress) -> Result<(), Error> {
+    ///
+    /// `checked`: see [`Workspace::finish_merge`]. When this run found every changed path of
+    /// this same checkout as at `old` just before the target moved, git is left to update it
+    /// without the full look a resumed merge needs: `read-tree -m -u` checks each path again
+    /// under the index lock and refuses to overwrite anything that changed since (the session
+    /// then stays `merging`, and the next run looks in full).
+    fn bring_checkout(
+        &self,
+        id: &str,
+        progress: &MergeProgress,
+        checked: Option<Option<PathBuf>>,
+    ) -> Result<(), Error> {
         let Some(worktree) = self.checkout_of(&progress.target)? else {
             return Ok(());
         };
@@ -894,8 +924,19 @@ impl Workspace {
                 next,
             }))
         };
-        let state = checkout_state(&worktree, &progress.old, &progress.new)
-            .map_err(|err| not_updated(err.to_string(), rerun_hint(id, &worktree, &err)))?;
+        let state = if checked
+            .as_ref()
+            .is_some_and(|c| c.as_ref() == Some(&worktree))
+        {
+            CheckoutState::Behind {
+                partial: false,
+                write: Vec::new(),
+                remove: Vec::new(),
+            }
+        } else {
+            checkout_state(&worktree, &progress.old, &progress.new)
+                .map_err(|err| not_updated(err.to_string(), rerun_hint(id, &worktree, &err)))?
+        };
         let (partial, write, remove) = match state {
             CheckoutState::Current => return Ok(()),
             CheckoutState::Changed(files) if ours => {
@@ -1436,6 +1477,155 @@ fn finish_partial_update(
     // `-i`: the index alone (the files are as at `new` now, which git would take for local
     // changes).
     with_index_retry(&wt, &["read-tree", "-m", "-i", old, new])
+}
+
+/// A blob as a tree holds it: mode bits and object id.
+type TreeBlob = (u32, ObjectId);
+
+/// One path that differs between two commits.
+struct Change {
+    /// Repo-relative.
+    path: OsString,
+    /// Both sides (`None` inside: the commit has nothing there), or `None` when git's line
+    /// for the path could not be read.
+    sides: Option<(Option<TreeBlob>, Option<TreeBlob>)>,
+}
+
+/// The paths that differ between commits `old` and `new`, with both sides: one git process,
+/// whatever the number of paths.
+fn changes_between(git: &Git, old: &str, new: &str) -> Result<Vec<Change>, git::Error> {
+    let out = git
+        .output([
+            "diff-tree",
+            "-r",
+            "-z",
+            "--raw",
+            "--no-renames",
+            "--no-abbrev",
+            old,
+            new,
+        ])?
+        .stdout;
+    let mut fields = out.split(|b| *b == 0);
+    let mut changes = Vec::new();
+    while let Some(meta) = fields.next() {
+        if meta.is_empty() {
+            continue;
+        }
+        let Some(path) = fields.next() else { break };
+        // ":<old mode> <new mode> <old id> <new id> <status>"
+        let meta = String::from_utf8_lossy(meta);
+        let side = |mode: &str, id: &str| -> Option<Option<TreeBlob>> {
+            let mode = u32::from_str_radix(mode, 8).ok()?;
+            let id = ObjectId::from_hex(id.as_bytes()).ok()?;
+            Some((mode != 0).then_some((mode, id)))
+        };
+        let parts: Vec<&str> = meta.trim_start_matches(':').split(' ').collect();
+        let sides = match parts[..] {
+            [old_mode, new_mode, old_id, new_id, _] => {
+                side(old_mode, old_id).zip(side(new_mode, new_id))
+            }
+            _ => None,
+        };
+        changes.push(Change {
+            path: OsString::from_vec(path.to_vec()),
+            sides,
+        });
+    }
+    Ok(changes)
+}
+
+/// The index of a checkout, read in-process to show paths unchanged without git.
+struct CheckoutIndex {
+    file: gix::index::File,
+}
+
+impl CheckoutIndex {
+    /// `None` when it cannot be read, or in a form this does not cover (a sparse index): git
+    /// looks at every path then.
+    fn open(worktree: &Path, hash: gix::hash::Kind) -> Option<CheckoutIndex> {
+        // Where git keeps it: `.git/index`, or in the git dir a linked worktree's `.git` file
+        // names (our git calls run without `GIT_INDEX_FILE`).
+        let dot_git = worktree.join(".git");
+        let path = if dot_git.is_dir() {
+            dot_git.join("index")
+        } else {
+            let text = std::fs::read_to_string(&dot_git).ok()?;
+            worktree
+                .join(text.strip_prefix("gitdir:")?.trim())
+                .join("index")
+        };
+        // The checksum is verified, as git does.
+        let file = gix::index::File::at(&path, hash, false, Default::default()).ok()?;
+        (!file.is_sparse()).then_some(CheckoutIndex { file })
+    }
+
+    /// Whether the checkout certainly has `change.path` as the change's old side, as
+    /// `git status` would find it: nothing staged there, the file unchanged since git last
+    /// looked at it (its stat data exactly as the index recorded them, and not racily so), and
+    /// nothing at all where the old side has nothing. `false` means that git must look, not
+    /// that it changed: anything unusual (a conflict, a submodule, a skip-worktree or
+    /// assume-unchanged entry, a stat field that differs) is left to git.
+    fn unchanged(&self, worktree: &Path, change: &Change) -> bool {
+        use gix::index::entry::{Flags, Stat, stat};
+        let Some((old, _)) = change.sides else {
+            return false;
+        };
+        let range = self
+            .file
+            .entry_range(gix::bstr::BStr::new(change.path.as_bytes()));
+        let full = worktree.join(&change.path);
+        let Some((mode, id)) = old else {
+            // Nothing staged, nothing on disk (not even a directory of untracked files).
+            return range.is_none() && absent(&full);
+        };
+        let Some(range) = range else {
+            return false;
+        };
+        if range.len() != 1 {
+            return false;
+        }
+        let entry = &self.file.entries()[range.start];
+        let special = Flags::ASSUME_VALID | Flags::INTENT_TO_ADD | Flags::SKIP_WORKTREE;
+        if entry.stage_raw() != 0
+            || entry.id != id
+            || entry.mode.bits() != mode
+            || entry.flags.intersects(special)
+        {
+            return false;
+        }
+        let Ok(meta) = gix::index::fs::Metadata::from_path_no_follow(&full) else {
+            return false;
+        };
+        let kind = match mode {
+            0o100644 => meta.is_file() && !meta.is_executable(),
+            0o100755 => meta.is_file() && meta.is_executable(),
+            0o120000 => meta.is_symlink(),
+            _ => false,
+        };
+        // Every field, whatever git's `core.checkStat` and `core.trustCtime` say: stricter
+        // than git can only send a path to git.
+        let strict = stat::Options {
+            trust_ctime: true,
+            check_stat: true,
+            use_nsec: true,
+            use_stdev: true,
+        };
+        kind && Stat::from_fs(&meta).is_ok_and(|now| now == entry.stat)
+            && !entry.stat.is_racy(self.file.timestamp(), strict)
+    }
+}
+
+/// Whether nothing is at `path` (a missing parent, or a file where a parent directory would
+/// be, counts as nothing).
+fn absent(path: &Path) -> bool {
+    matches!(
+        path.symlink_metadata(),
+        Err(err) if matches!(
+            err.kind(),
+            std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+        )
+    )
 }
 
 /// What to do once a failed checkout update's cause is fixed.
